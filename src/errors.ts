@@ -1,0 +1,166 @@
+// The one error type of winrescue: every failure says what, where (absolute device offset), expected and actual.
+// Codes are grouped by layer; add a code to its layer's list rather than reusing a vague one.
+
+export const DISK_CODES = [
+  'disk.notFound', // the path does not exist
+  'disk.notAFile', // a directory or other non-image
+  'disk.empty', // zero-length image
+  'disk.mounted', // block device is mounted: refused
+  'disk.outOfRange', // read/write beyond the device
+  'disk.readOnly', // write to a read-only device
+  'disk.truncated', // the image is shorter than its own metadata says
+  'disk.io', // the OS reported an I/O error
+  'disk.unknownFormat', // content matches no supported format
+  'disk.badChecksum', // a container checksum does not match
+  'disk.badSignature', // a container magic/cookie is wrong
+  'disk.badField', // a container field holds an impossible value
+  'disk.unsupported', // valid but not supported by us (says what)
+  'disk.parentMissing', // differencing image whose parent cannot be found
+  'disk.parentMismatch', // parent found but not the one the child was made from
+  'disk.logPending', // VHDX log must be replayed first
+  'disk.http', // remote block device failure
+  'journal.badFormat', // undo journal unreadable
+  'journal.diskChanged', // disk is not what the journal expects
+  'journal.io',
+] as const;
+
+export const PARTITION_CODES = [
+  'partition.badMbr',
+  'partition.badGpt',
+  'partition.overlap',
+  'partition.outOfDisk',
+  'partition.notFound', // --partition N does not exist
+] as const;
+
+export const FS_CODES = [
+  'ntfs.badBootSector',
+  'ntfs.badRecord',
+  'ntfs.tornRecord',
+  'ntfs.badAttribute',
+  'ntfs.badRunlist',
+  'ntfs.badIndex',
+  'ntfs.indexLoop',
+  'ntfs.notFound',
+  'ntfs.notADirectory',
+  'ntfs.isADirectory',
+  'ntfs.unsupported',
+  'ntfs.badCompression',
+  'ntfs.refused', // unsafe to write (dirty log, hibernated, BitLocker)
+  'ntfs.full',
+  'ntfs.exists',
+  'fat.badBootSector',
+  'fat.badChain',
+  'fat.notFound',
+  'fat.full',
+  'fat.exists',
+  'fat.unsupported',
+] as const;
+
+export const REGISTRY_CODES = [
+  'regf.badBaseBlock',
+  'regf.badChecksum',
+  'regf.badBin',
+  'regf.badCell',
+  'regf.badLog',
+  'regf.dirty', // dirty hive without logs: refused for writing
+  'regf.notFound',
+  'regf.unsupported',
+  'regf.badValue',
+  'regf.full',
+] as const;
+
+export const UPPER_CODES = [
+  'bcd.badStore',
+  'bcd.notFound',
+  'windows.notFound',
+  'pe.badImage',
+  'diagnose.badInput',
+  'repair.noCandidate',
+  'repair.refused',
+  'azure.request',
+  'cli.usage',
+  'internal',
+] as const;
+
+export type ErrorCode =
+  | (typeof DISK_CODES)[number]
+  | (typeof PARTITION_CODES)[number]
+  | (typeof FS_CODES)[number]
+  | (typeof REGISTRY_CODES)[number]
+  | (typeof UPPER_CODES)[number];
+
+/** Codes that mean "we could, but it would not be safe": exit 1 (refused), not 2 (bad input). */
+const REFUSAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'disk.mounted',
+  'disk.readOnly',
+  'disk.logPending',
+  'journal.diskChanged',
+  'ntfs.refused',
+  'regf.dirty',
+  'repair.refused',
+  'repair.noCandidate',
+]);
+
+export interface ErrorDetails {
+  /** Absolute byte offset on the device (or in the file) where the fault is. */
+  offset?: number | bigint;
+  /** The on-disk structure, dotted: 'vhd.footer', 'ntfs.mftRecord'. */
+  structure?: string;
+  expected?: unknown;
+  actual?: unknown;
+  /** Record number, cell offset or similar identity of the structure, when it has one. */
+  record?: number;
+  path?: string;
+  cause?: unknown;
+}
+
+export class WinrescueError extends Error {
+  readonly code: ErrorCode;
+  readonly offset: number | bigint | undefined;
+  readonly structure: string | undefined;
+  readonly expected: unknown;
+  readonly actual: unknown;
+  readonly record: number | undefined;
+  readonly path: string | undefined;
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'WinrescueError';
+    this.code = code;
+    this.offset = details.offset;
+    this.structure = details.structure;
+    this.expected = details.expected;
+    this.actual = details.actual;
+    this.record = details.record;
+    this.path = details.path;
+  }
+
+  /** 1 for refusals (unsafe to proceed), 2 for bad input or usage. */
+  get exitCode(): 1 | 2 {
+    return REFUSAL_CODES.has(this.code) ? 1 : 2;
+  }
+
+  toJSON(): Record<string, unknown> {
+    const out: Record<string, unknown> = { code: this.code, message: this.message };
+    if (this.offset !== undefined) out.offset = Number(this.offset);
+    if (this.structure !== undefined) out.structure = this.structure;
+    if (this.expected !== undefined) out.expected = jsonable(this.expected);
+    if (this.actual !== undefined) out.actual = jsonable(this.actual);
+    if (this.record !== undefined) out.record = this.record;
+    if (this.path !== undefined) out.path = this.path;
+    return out;
+  }
+}
+
+function jsonable(v: unknown): unknown {
+  return typeof v === 'bigint' ? v.toString() : v;
+}
+
+export function isWinrescueError(e: unknown): e is WinrescueError {
+  return e instanceof WinrescueError;
+}
+
+/** Hex for messages: 0x1a2b000. */
+export function hex(n: number | bigint): string {
+  return '0x' + n.toString(16);
+}
