@@ -28,21 +28,21 @@ def op(p):
     f = pyvhdi.file()
     f.open(p)
     return f
-c = op(sys.argv[1])
-if len(sys.argv) > 2:
-    parent = op(sys.argv[2])  # keep a reference: a collected parent loses its file handle
-    c.set_parent(parent)
+chain = [op(p) for p in sys.argv[1:]]  # keep every reference: a collected parent loses its file handle
+for child, parent in reversed(list(zip(chain, chain[1:]))):
+    child.set_parent(parent)
+c = chain[0]
 size = c.media_size
 off = 0
 while off < size:
-    n = min(1 << 20, size - off)
+    n = min(4096, size - off)  # larger reads that span several blocks of a child come back wrong (libvhdi 20210425)
     sys.stdout.buffer.write(c.read_buffer_at_offset(n, off))
     off += n
 `;
 
-/** libvhdi's view of the whole virtual disk (it honours sector bitmaps and, given one, the parent). */
-export function libvhdiRead(path: string, parent?: string): Buffer {
-  return run(SYSTEM_PYTHON, ['-c', LIBVHDI_READ, path, ...(parent === undefined ? [] : [parent])]);
+/** libvhdi's view of the whole virtual disk (it honours sector bitmaps and, given them, the parent chain). */
+export function libvhdiRead(path: string, ...parents: string[]): Buffer {
+  return run(SYSTEM_PYTHON, ['-c', LIBVHDI_READ, path, ...parents]);
 }
 
 export function libvhdiInfo(path: string): { identifier: string; diskType: number; mediaSize: number } {
