@@ -1,10 +1,12 @@
 // Test-side helpers for the VHD tests: the independent readers (qemu-img, libvhdi), random raw images, and a
 // differencing-image builder written from the specification on its own (qemu-img cannot make VHD children), so
-// that nothing here leans on src/disk/vhd.
+// that nothing here leans on src/disk/vhd (only the shared error type and ImageFile interface).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { run, SYSTEM_PYTHON } from '../helpers/tools.js';
+import { WinrescueError } from '../../src/errors.js';
+import type { ImageFile } from '../../src/disk/block-device.js';
 
 /** qemu-img's view of the whole virtual disk. `dir` receives a temporary raw file. */
 export function qemuRead(path: string, dir: string): Buffer {
@@ -71,7 +73,8 @@ export function writeFile(path: string, data: Uint8Array): string {
 
 const be = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
 
-function checksum(b: Uint8Array, at: number): number {
+/** The spec's checksum: one's complement of the byte sum, the 4-byte field at `at` skipped. */
+export function checksum(b: Uint8Array, at: number): number {
   let sum = 0;
   for (let i = 0; i < b.length; i++) if (i < at || i >= at + 4) sum = (sum + b[i]!) >>> 0;
   return ~sum >>> 0;
@@ -206,4 +209,43 @@ export function rawLayout(file: Uint8Array, size: number): RawLayout {
     blocks.push(e === 0xffffffff ? -1 : e * 512);
   }
   return { blockSize, bitmapBytes: Math.ceil(Math.ceil(blockSize / 512 / 8) / 512) * 512, blocks };
+}
+
+/** An ImageFile over bytes in memory (grows on writes past its end), for fuzzing without disk I/O. */
+export class MemoryImageFile implements ImageFile {
+  readOnly: boolean;
+  constructor(
+    public bytes: Uint8Array,
+    readonly path = 'memory.vhd',
+    readOnly = false,
+  ) {
+    this.readOnly = readOnly;
+  }
+  get size(): number {
+    return this.bytes.length;
+  }
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    if (offset + length > this.bytes.length) {
+      throw new WinrescueError('disk.truncated', `${this.path}: file ends at ${this.bytes.length}`, {
+        offset,
+      });
+    }
+    return this.bytes.slice(offset, offset + length);
+  }
+  async write(offset: number, data: Uint8Array): Promise<void> {
+    if (this.readOnly) throw new WinrescueError('disk.readOnly', `${this.path} is read-only`);
+    if (offset + data.length > this.bytes.length) {
+      const grown = new Uint8Array(offset + data.length);
+      grown.set(this.bytes);
+      this.bytes = grown;
+    }
+    this.bytes.set(data, offset);
+  }
+  async truncate(length: number): Promise<void> {
+    const out = new Uint8Array(length);
+    out.set(this.bytes.subarray(0, length));
+    this.bytes = out;
+  }
+  async flush(): Promise<void> {}
+  async close(): Promise<void> {}
 }

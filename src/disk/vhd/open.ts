@@ -3,7 +3,7 @@
 // footer's data offset, the BAT at the header's table offset, and the parent through the parent locators
 // ("Implementing a Differencing Hard Disk" → "Identification of the Parent Hard Disk Image").
 import { WinrescueError, hex, isWinrescueError } from '../../errors.js';
-import { checkRange, toSafeNumber } from '../../util/bytes.js';
+import { checkRange } from '../../util/bytes.js';
 import type { BlockDevice, ImageFile } from '../block-device.js';
 import { BAT_ENTRY_SIZE, type ReservedRange, decodeBat, validateBat } from './bat.js';
 import {
@@ -15,6 +15,7 @@ import {
 } from './dynamic-header.js';
 import {
   DiskType,
+  FOOTER_COOKIE,
   FOOTER_SIZE,
   type VhdFooter,
   decodeFooter,
@@ -63,7 +64,19 @@ export async function openVhd(file: ImageFile, options: OpenVhdOptions): Promise
         ? 'dynamic'
         : 'differencing';
   const what = `${kind} VHD ${name}`;
-  const size = toSafeNumber(footer.currentSize, { structure: 'vhd.footer', offset: footerOffset + 48 });
+  if (footer.currentSize > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new WinrescueError(
+      'disk.badField',
+      `${what}: current size ${footer.currentSize} is beyond any real disk`,
+      {
+        offset: footerOffset + 48,
+        structure: 'vhd.footer',
+        expected: `<= ${Number.MAX_SAFE_INTEGER}`,
+        actual: footer.currentSize,
+      },
+    );
+  }
+  const size = Number(footer.currentSize);
   if (size % VHD_SECTOR_SIZE !== 0 || size === 0) {
     throw new WinrescueError(
       'disk.badField',
@@ -114,23 +127,20 @@ export async function openVhd(file: ImageFile, options: OpenVhdOptions): Promise
   }
 
   // The footer copy at 0 holds the first 512 bytes: the header must come after it.
-  const headerOffset = toSafeNumber(footer.dataOffset, {
-    structure: 'vhd.footer',
-    offset: footerOffset + 16,
-    code: 'disk.badField',
-  });
-  if (headerOffset < FOOTER_SIZE || headerOffset + DYNAMIC_HEADER_SIZE > footerOffset) {
+  const dataOffset = footer.dataOffset;
+  if (dataOffset < BigInt(FOOTER_SIZE) || dataOffset + BigInt(DYNAMIC_HEADER_SIZE) > BigInt(footerOffset)) {
     throw new WinrescueError(
       'disk.badField',
-      `${what}: footer data offset ${hex(headerOffset)} does not leave room for the 1024-byte dynamic disk header between the footer copy and the footer at ${hex(footerOffset)}`,
+      `${what}: footer data offset ${hex(dataOffset)} does not leave room for the 1024-byte dynamic disk header between the footer copy and the footer at ${hex(footerOffset)}`,
       {
         offset: footerOffset + 16,
         structure: 'vhd.footer',
         expected: `${FOOTER_SIZE}..${footerOffset - DYNAMIC_HEADER_SIZE}`,
-        actual: headerOffset,
+        actual: dataOffset,
       },
     );
   }
+  const headerOffset = Number(dataOffset);
   const header = parseDynamicHeader(await file.read(headerOffset, DYNAMIC_HEADER_SIZE), what, headerOffset);
   const { tableOffset, bat } = await readBat(file, header, headerOffset, footerOffset, size, what);
 
@@ -223,18 +233,18 @@ async function readFooter(
       footerOffset = file.size - LEGACY_FOOTER_SIZE;
       bytes = new Uint8Array(FOOTER_SIZE);
       bytes.set(legacy);
-    } else if (hasFooterCookie(await file.read(0, FOOTER_SIZE))) {
-      throw new WinrescueError(
-        'disk.badSignature',
-        `${what}: no footer at the end of the file (${hex(footerOffset)}), though the copy at offset 0 is there: the file is truncated or damaged`,
-        {
-          offset: footerOffset,
-          structure: 'vhd.footer',
-          expected: 'conectix',
-          actual: decodeFooter(bytes, footerOffset).cookie,
-          path: file.path,
-        },
-      );
+    } else {
+      const copy = decodeFooter(await file.read(0, FOOTER_SIZE), 0);
+      const copyValid = copy.cookie === FOOTER_COOKIE && copy.checksum === copy.computedChecksum;
+      // If only the cookie differs from a valid copy, the footer is there with a damaged cookie (badSignature
+      // below); if more differs, the end of the file is not a footer at all.
+      if (copyValid && !sameBytes(bytes.subarray(8), copy.raw.subarray(8))) {
+        throw new WinrescueError(
+          'disk.truncated',
+          `${what}: no footer at the end of the file (${hex(footerOffset)}), though a valid copy is at offset 0: the file is truncated, or an append to it was cut short`,
+          { offset: footerOffset, structure: 'vhd.footer', expected: file.size, path: file.path },
+        );
+      }
     }
   }
   return { footer: parseFooter(bytes, what, footerOffset), footerOffset };
@@ -248,11 +258,6 @@ async function readBat(
   size: number,
   what: string,
 ): Promise<{ tableOffset: number; bat: Uint32Array }> {
-  const tableOffset = toSafeNumber(header.tableOffset, {
-    structure: 'vhd.dynamicHeader',
-    offset: headerOffset + 16,
-    code: 'disk.badField',
-  });
   const blockCount = Math.ceil(size / header.blockSize);
   if (header.maxTableEntries < blockCount) {
     throw new WinrescueError(
@@ -267,18 +272,20 @@ async function readBat(
     );
   }
   const tableBytes = header.maxTableEntries * BAT_ENTRY_SIZE;
-  if (tableOffset + tableBytes > footerOffset) {
+  if (header.tableOffset + BigInt(tableBytes) > BigInt(footerOffset)) {
     throw new WinrescueError(
       'disk.truncated',
-      `${what}: the BAT at ${hex(tableOffset)} (${tableBytes} bytes) runs past the footer at ${hex(footerOffset)}`,
+      `${what}: the BAT at ${hex(header.tableOffset)} (${tableBytes} bytes) runs past the footer at ${hex(footerOffset)}`,
       {
         offset: headerOffset + 16,
         structure: 'vhd.dynamicHeader',
         expected: `<= ${footerOffset}`,
-        actual: tableOffset + tableBytes,
+        actual: header.tableOffset + BigInt(tableBytes),
       },
     );
   }
+  // Now known to lie inside the file.
+  const tableOffset = Number(header.tableOffset);
   if (tableOffset < headerOffset + DYNAMIC_HEADER_SIZE && headerOffset < tableOffset + tableBytes) {
     throw new WinrescueError(
       'disk.badField',
