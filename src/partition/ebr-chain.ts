@@ -134,12 +134,12 @@ async function walkEbrChain(
     }
     const ebr = parseMbrSector(await dev.read(at, MBR_SIZE), at, 'mbr.ebr');
     if (!ebr.hasBootSignature) {
+      // The kernel stops here; libfdisk (sfdisk) reads on. Reading on loses nothing: every entry is still checked.
       findings.report(
         'partition.badMbr',
-        `EBR at LBA ${ebrLba} (${hex(at)}) has no 0xaa55 signature; logical partitions from there on are ignored`,
+        `EBR at LBA ${ebrLba} (${hex(at)}) has no 0xaa55 signature; its entries are read anyway`,
         { offset: at + 510, structure: 'mbr.ebr', expected: 0xaa55 },
       );
-      break;
     }
     let data: MbrEntry | undefined;
     let link: MbrEntry | undefined;

@@ -95,21 +95,28 @@ export async function readGpt(
   dev: BlockDevice,
   lbaSize: number,
   findings: Findings,
+  backupHints: readonly number[] = [],
 ): Promise<GptTable | null> {
   const lastLba = Math.floor(dev.size / lbaSize) - 1;
   if (lastLba < 2) return null;
   const primary = await readCopy(dev, lbaSize, PRIMARY_HEADER_LBA, 'primary');
   let backup = await readCopy(dev, lbaSize, lastLba, 'backup');
-  // A disk enlarged after partitioning (an Azure disk resize) keeps its backup where the old end was.
-  if (!backup.ok && !backup.present && primary.ok && primary.header.alternateLba !== lastLba) {
-    const moved = await readCopy(dev, lbaSize, primary.header.alternateLba, 'backup');
-    if (moved.ok || moved.present) {
+  // A disk enlarged after partitioning (an Azure disk resize) keeps its backup where the old end was: the
+  // primary's alternate-LBA field says where, and so does the protective MBR's size when the primary is gone.
+  if (!backup.ok && !backup.present) {
+    const candidates = new Set([...(primary.ok ? [primary.header.alternateLba] : []), ...backupHints]);
+    candidates.delete(lastLba);
+    for (const lba of candidates) {
+      if (lba <= PRIMARY_HEADER_LBA || lba > lastLba) continue;
+      const moved = await readCopy(dev, lbaSize, lba, 'backup');
+      if (!moved.ok && !moved.present) continue;
       backup = moved;
       findings.report(
         'partition.badGpt',
         `backup GPT header is at LBA ${moved.lba}, not at the last LBA ${lastLba}: the disk was probably enlarged after partitioning`,
         { offset: moved.lba * lbaSize, structure: 'gpt.header', expected: lastLba, actual: moved.lba },
       );
+      break;
     }
   }
   if (!primary.ok && !primary.present && !backup.ok && !backup.present) return null;

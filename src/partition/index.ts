@@ -101,7 +101,9 @@ export async function readPartitions(
         { offset: 446, structure: 'mbr' },
       );
     }
-    const gpt = await probeGpt(dev, findings);
+    // The 0xEE entry covers LBA 1 to the disk's last LBA when the GPT was written: where the backup then went.
+    const pmbr = mbr.entries.find((e) => e.type === TYPE_GPT_PROTECTIVE)!;
+    const gpt = await probeGpt(dev, findings, [pmbr.firstLba + pmbr.sectors - 1]);
     if (gpt === null) {
       throw new WinrescueError(
         'partition.badGpt',
@@ -167,10 +169,14 @@ export async function readPartitions(
   };
 }
 
-async function probeGpt(dev: BlockDevice, findings: Findings): Promise<GptTable | null> {
+async function probeGpt(
+  dev: BlockDevice,
+  findings: Findings,
+  backupHints: readonly number[] = [],
+): Promise<GptTable | null> {
   const sizes = [dev.sectorSize, ...GPT_BLOCK_SIZES.filter((s) => s !== dev.sectorSize)];
   for (const lbaSize of sizes) {
-    const gpt = await readGpt(dev, lbaSize, findings);
+    const gpt = await readGpt(dev, lbaSize, findings, backupHints);
     if (gpt !== null) {
       if (lbaSize !== dev.sectorSize) {
         findings.note(

@@ -1,6 +1,6 @@
 // Oracles for the partition tests: disk images laid out by sfdisk (or util-linux fdisk for 4096-byte sectors,
 // which sfdisk 2.38 cannot do), and their partitions as sfdisk / fdisk / mmls list them, in bytes.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, runStatus } from '../helpers/tools.js';
 import type { Partition } from '../../src/partition/index.js';
@@ -52,7 +52,9 @@ function typeOf(label: string, t: string): string {
 
 /** `sfdisk --json IMG`, converted to bytes and our spelling of types and GUIDs. */
 export function sfdiskJson(path: string): OracleTable {
-  const pt = JSON.parse(run('sfdisk', ['--json', path]).toString()).partitiontable;
+  // sfdisk may print a notice before the JSON (e.g. "Invalid flag 0x0000 of EBR ...").
+  const out = run('sfdisk', ['--json', path]).toString();
+  const pt = JSON.parse(out.slice(out.indexOf('{'))).partitiontable;
   const ss: number = pt.sectorsize;
   return {
     label: pt.label,
@@ -134,3 +136,30 @@ export const isCode =
   (code: string) =>
   (e: unknown): boolean =>
     e instanceof Error && (e as { code?: string }).code === code && e.name === 'WinrescueError';
+
+/** Overwrites bytes of an image file in place (fault injection). */
+export function patch(path: string, offset: number, bytes: Uint8Array | number[]): void {
+  const fd = openSync(path, 'r+');
+  try {
+    writeSync(fd, Uint8Array.from(bytes), 0, bytes.length, offset);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function readBytes(path: string, offset: number, length: number): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const out = new Uint8Array(length);
+    readSync(fd, out, 0, length, offset);
+    return out;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A sparse copy of an image, to damage without touching the original. */
+export function copyImage(from: string, to: string): string {
+  run('cp', ['--sparse=always', from, to]);
+  return to;
+}
