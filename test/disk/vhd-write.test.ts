@@ -383,3 +383,44 @@ test('model-based writes on a small-block dynamic VHD with garbage behind clear 
     t.cleanup();
   }
 });
+
+test('concurrent writes into the same unallocated blocks allocate each block once', async () => {
+  const t = tempDir();
+  try {
+    const { empty } = baseImages(t.dir);
+    const ops: Op[] = Array.from({ length: 12 }, (_, i) => ({
+      offset: BLOCK + i * 300000 + (i % 3) * 77,
+      length: 5000 + i * 1000,
+      seed: i + 1,
+    }));
+    const model = new Uint8Array(SIZE);
+    const dev = await openRw(empty);
+    await Promise.all(
+      ops.map((op) => {
+        const data = bytesFor(op);
+        model.set(data, op.offset);
+        return dev.write(op.offset, data);
+      }),
+    );
+    await dev.close();
+    const file = new Uint8Array(readFileSync(empty));
+    const layout = rawLayout(file, SIZE);
+    assert.deepEqual(
+      layout.blocks.map((b) => b >= 0),
+      [false, true, true, false, false],
+      'blocks 1 and 2 allocated, once each',
+    );
+    for (const at of layout.blocks.filter((b) => b >= 0))
+      assert.equal((at + 512) % 4096, 0, 'block data 4 KiB-aligned');
+    assert.equal(
+      file.length,
+      Math.max(...layout.blocks) + 512 + BLOCK + 512,
+      'the footer follows the last block',
+    );
+    assertBitmapBits(file, ops);
+    assert.ok(Buffer.from(libvhdiRead(empty)).equals(model));
+    assert.ok(Buffer.from(qemuRead(empty, t.dir)).equals(model));
+  } finally {
+    t.cleanup();
+  }
+});

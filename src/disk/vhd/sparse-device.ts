@@ -52,6 +52,7 @@ export class VhdSparseDevice extends VhdDevice {
   private readonly bat: Uint32Array;
   private currentFooterOffset: number;
   private readonly bitmaps = new Map<number, Uint8Array>();
+  private writing: Promise<void> = Promise.resolve();
 
   constructor(
     file: ImageFile,
@@ -117,6 +118,13 @@ export class VhdSparseDevice extends VhdDevice {
   async write(offset: number, data: Uint8Array): Promise<void> {
     if (this.readOnly) throw readOnlyError(this, offset);
     checkDeviceRange(this, offset, data.length);
+    // One write at a time: two concurrent writes into the same unallocated block would otherwise both allocate it.
+    const run = this.writing.then(() => this.writeNow(offset, data));
+    this.writing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async writeNow(offset: number, data: Uint8Array): Promise<void> {
     const segs = [...this.segments(offset, data.length)];
     const fresh = segs.filter((s) => this.bat[s.block] === UNALLOCATED);
     if (fresh.length > 0) await this.allocate(fresh, data);
