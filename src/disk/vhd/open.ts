@@ -8,6 +8,8 @@ import type { BlockDevice, ImageFile } from '../block-device.js';
 import { BAT_ENTRY_SIZE, type ReservedRange, decodeBat, validateBat } from './bat.js';
 import {
   DYNAMIC_HEADER_SIZE,
+  HEADER_MAX_TABLE_ENTRIES_FIELD,
+  HEADER_TABLE_OFFSET_FIELD,
   VHD_SECTOR_SIZE,
   bitmapSizeFor,
   parseDynamicHeader,
@@ -16,6 +18,8 @@ import {
 import {
   DiskType,
   FOOTER_COOKIE,
+  FOOTER_CURRENT_SIZE_FIELD,
+  FOOTER_DATA_OFFSET_FIELD,
   FOOTER_SIZE,
   type VhdFooter,
   decodeFooter,
@@ -69,7 +73,7 @@ export async function openVhd(file: ImageFile, options: OpenVhdOptions): Promise
       'disk.badField',
       `${what}: current size ${footer.currentSize} is beyond any real disk`,
       {
-        offset: footerOffset + 48,
+        offset: footerOffset + FOOTER_CURRENT_SIZE_FIELD,
         structure: 'vhd.footer',
         expected: `<= ${Number.MAX_SAFE_INTEGER}`,
         actual: footer.currentSize,
@@ -82,7 +86,7 @@ export async function openVhd(file: ImageFile, options: OpenVhdOptions): Promise
       'disk.badField',
       `${what}: current size ${size} is not a positive multiple of ${VHD_SECTOR_SIZE}`,
       {
-        offset: footerOffset + 48,
+        offset: footerOffset + FOOTER_CURRENT_SIZE_FIELD,
         structure: 'vhd.footer',
         expected: `multiple of ${VHD_SECTOR_SIZE}`,
         actual: size,
@@ -133,7 +137,7 @@ export async function openVhd(file: ImageFile, options: OpenVhdOptions): Promise
       'disk.badField',
       `${what}: footer data offset ${hex(dataOffset)} does not leave room for the 1024-byte dynamic disk header between the footer copy and the footer at ${hex(footerOffset)}`,
       {
-        offset: footerOffset + 16,
+        offset: footerOffset + FOOTER_DATA_OFFSET_FIELD,
         structure: 'vhd.footer',
         expected: `${FOOTER_SIZE}..${footerOffset - DYNAMIC_HEADER_SIZE}`,
         actual: dataOffset,
@@ -264,7 +268,7 @@ async function readBat(
       'disk.badField',
       `${what}: the BAT has ${header.maxTableEntries} entries, the ${size}-byte disk needs ${blockCount} blocks of ${header.blockSize} bytes`,
       {
-        offset: headerOffset + 28,
+        offset: headerOffset + HEADER_MAX_TABLE_ENTRIES_FIELD,
         structure: 'vhd.dynamicHeader',
         expected: `>= ${blockCount}`,
         actual: header.maxTableEntries,
@@ -277,7 +281,7 @@ async function readBat(
       'disk.truncated',
       `${what}: the BAT at ${hex(header.tableOffset)} (${tableBytes} bytes) runs past the footer at ${hex(footerOffset)}`,
       {
-        offset: headerOffset + 16,
+        offset: headerOffset + HEADER_TABLE_OFFSET_FIELD,
         structure: 'vhd.dynamicHeader',
         expected: `<= ${footerOffset}`,
         actual: header.tableOffset + BigInt(tableBytes),
@@ -291,7 +295,7 @@ async function readBat(
       'disk.badField',
       `${what}: the BAT at ${hex(tableOffset)} overlaps the dynamic disk header at ${hex(headerOffset)}`,
       {
-        offset: headerOffset + 16,
+        offset: headerOffset + HEADER_TABLE_OFFSET_FIELD,
         structure: 'vhd.dynamicHeader',
         actual: tableOffset,
       },
@@ -302,7 +306,7 @@ async function readBat(
       'disk.badField',
       `${what}: the BAT at ${hex(tableOffset)} overlaps the footer copy at offset 0`,
       {
-        offset: headerOffset + 16,
+        offset: headerOffset + HEADER_TABLE_OFFSET_FIELD,
         structure: 'vhd.dynamicHeader',
         actual: tableOffset,
       },
