@@ -62,6 +62,13 @@ export async function readMbrPartitions(
   let extended: MbrEntry | undefined;
   for (const e of mbr.entries) {
     if (!isUsedEntry(e)) continue;
+    if (e.firstLba === 0) {
+      findings.report('partition.badMbr', `MBR entry ${e.slot + 1} starts at LBA 0, on the MBR itself`, {
+        offset: entryOffset(0, e),
+        structure: 'mbr.entry',
+        actual: 0,
+      });
+    }
     const isExt = isExtendedType(e.type);
     if (isExt) {
       if (extended === undefined) extended = e;

@@ -302,6 +302,23 @@ function reportOverlaps(parts: readonly Partition[], findings: Findings): void {
   }
 }
 
+/** Partition `index` (as listed, 1-based), or `partition.notFound` naming the ones that exist. */
+export function getPartition(table: PartitionTable, index: number): Partition {
+  const found = table.partitions.find((p) => p.index === index);
+  if (found === undefined) {
+    const have = table.partitions.map((p) => p.index).join(', ') || 'none';
+    throw new WinrescueError(
+      'partition.notFound',
+      `no partition ${index} on this disk (partitions: ${have})`,
+      {
+        expected: have,
+        actual: index,
+      },
+    );
+  }
+  return found;
+}
+
 /** 2 for a GPT disk with an EFI System partition (UEFI boot), 1 for MBR (BIOS boot), otherwise null. */
 export function generation(table: PartitionTable): 1 | 2 | null {
   if (table.scheme === 'mbr') return 1;

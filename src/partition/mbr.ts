@@ -1,7 +1,6 @@
 // The MBR / EBR sector. Sources: UEFI 2.10 §5.2.1 "Legacy Master Boot Record" (Tables 5-1 and 5-2) for the
 // layout; Andries Brouwer, "Partition types" and "Extended partition" notes (win.tue.nl/~aeb/partitions) for
 // extended-partition chaining. CHS fields are ignored: every tool since the 1990s trusts the LBA fields.
-import { WinrescueError, hex } from '../errors.js';
 import { checkRange, u8, u16, u32 } from '../util/bytes.js';
 
 /** The MBR is the first 512 bytes of LBA 0 whatever the logical sector size (a 4Kn disk pads the rest). */
@@ -82,26 +81,4 @@ export function badStatusEntries(mbr: MbrSector): MbrEntry[] {
 /** True when any entry is 0xEE: the disk is GPT (a hybrid MBR has other entries beside it). */
 export function isProtectiveMbr(mbr: MbrSector): boolean {
   return mbr.hasBootSignature && mbr.entries.some((e) => e.type === TYPE_GPT_PROTECTIVE);
-}
-
-/** The typed error for an MBR sector whose signature is missing, for callers that require one. */
-export function missingSignatureError(base: number, structure: string, actual: number): WinrescueError {
-  return new WinrescueError(
-    'partition.badMbr',
-    `${structure} at ${hex(base)}: boot signature should be 0xaa55, is ${hex(actual)}`,
-    { offset: base + BOOT_SIGNATURE_OFFSET, structure, expected: BOOT_SIGNATURE, actual },
-  );
-}
-
-/** Writes one entry (tests and future repairs build tables with it). CHS fields are left zero. */
-export function serializeMbrEntry(e: Omit<MbrEntry, 'slot'>, out: Uint8Array, slot: number): void {
-  checkRange(out.length, 0, MBR_SIZE, { structure: 'mbr', code: 'partition.badMbr' });
-  const o = ENTRY_TABLE_OFFSET + slot * ENTRY_SIZE;
-  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  out.fill(0, o, o + ENTRY_SIZE);
-  dv.setUint8(o + E_STATUS, e.status);
-  dv.setUint8(o + E_TYPE, e.type);
-  dv.setUint32(o + E_FIRST_LBA, e.firstLba >>> 0, true);
-  dv.setUint32(o + E_SECTORS, e.sectors >>> 0, true);
-  dv.setUint16(BOOT_SIGNATURE_OFFSET, BOOT_SIGNATURE, true);
 }

@@ -185,9 +185,14 @@ test('4Kn GPT with the primary zeroed: backup at the last 4096-byte LBA', async 
   }
 });
 
-/** Rewrites entry `slot` in both copies and fixes every CRC, so the table is valid but says what we want. */
-function rewriteEntry(path: string, slot: number, edit: (entry: Uint8Array) => void): void {
-  for (const headerLba of [1, LAST_LBA]) {
+/** Rewrites entry `slot` in both copies (or those named) and fixes their CRCs: valid, but saying what we want. */
+function rewriteEntry(
+  path: string,
+  slot: number,
+  edit: (entry: Uint8Array) => void,
+  lbas = [1, LAST_LBA],
+): void {
+  for (const headerLba of lbas) {
     const header = readBytes(path, headerLba * 512, 512);
     const size = u32(header, 12);
     const arrayAt = Number(u64(header, 72)) * 512;
@@ -241,4 +246,30 @@ test('GPT entries overlapping, and one with first LBA after last LBA: warnings, 
     [2, 3],
   );
   assert.match(t2.warnings[0]!, /^GPT entry 1: first LBA \d+ is after last LBA \d+; entry ignored$/);
+});
+
+test('primary and backup both valid but different: primary used, warning; sfdisk lists the primary too', async () => {
+  const img = damaged();
+  rewriteEntry(img, 0, (e) => e.set([0x5a, 0], 56), [LAST_LBA]);
+  assert.doesNotMatch(sfdiskStderr(img), /corrupt/);
+  const t = await read(img);
+  assert.equal(t.gptSource, 'primary');
+  assert.deepEqual(ours(t.partitions), sfdiskJson(img).partitions);
+  assert.deepEqual(ours(t.partitions), oracle.partitions);
+  assert.match(
+    t.warnings[0]!,
+    /^primary and backup GPT entry arrays differ \(CRC 0x[0-9a-f]+ vs 0x[0-9a-f]+\): the primary is used$/,
+  );
+});
+
+test('hybrid MBR (0xEE plus an NTFS entry): the GPT is used, as sfdisk and blkid do, with a warning', async () => {
+  const img = damaged();
+  patch(img, 446 + 16, [0, 0, 0, 0, 0x07, 0, 0, 0, 0x00, 0x08, 0, 0, 0x00, 0x40, 0, 0]);
+  assert.match(runStatus('blkid', ['-p', '-o', 'export', img]).stdout, /PTTYPE=gpt/);
+  const t = await read(img);
+  assert.equal(t.scheme, 'gpt');
+  assert.deepEqual(ours(t.partitions), sfdiskJson(img).partitions);
+  assert.deepEqual(t.warnings, [
+    'hybrid MBR: the protective MBR also lists other partitions; the GPT is used',
+  ]);
 });

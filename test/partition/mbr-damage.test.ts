@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { FileDevice } from '../../src/disk/file-device.js';
 import { MemoryDevice } from '../../src/disk/memory-device.js';
-import { readPartitions, type PartitionTable } from '../../src/partition/index.js';
+import { generation, getPartition, readPartitions, type PartitionTable } from '../../src/partition/index.js';
 import { runStatus, tempDir } from '../helpers/tools.js';
 import {
   copyImage,
@@ -225,4 +225,23 @@ test('blank disk and tiny devices: scheme none, no partitions, a note', async ()
   assert.equal(strict.scheme, 'none', 'a blank disk is not damage: strict does not throw');
   const tiny = await readPartitions(new MemoryDevice(new Uint8Array(100)));
   assert.equal(tiny.scheme, 'none');
+});
+
+test('primary entry starting at LBA 0 (on the MBR): warned; getPartition and generation', async () => {
+  const img = damaged();
+  patch(img, entryAt(0, 0), entry(0, 0x07, 0, 2048));
+  const t = await read(img);
+  assert.equal(t.problems[0]!.code, 'partition.badMbr');
+  assert.match(t.warnings[0]!, /^MBR entry 1 starts at LBA 0, on the MBR itself$/);
+  assert.equal(getPartition(t, 5).start, oracle.partitions.find((p) => p.index === 5)!.start);
+  assert.throws(
+    () => getPartition(t, 3),
+    (e: unknown) => {
+      assert.ok(isCode('partition.notFound')(e));
+      assert.match((e as Error).message, /^no partition 3 on this disk \(partitions: 1, 2, 5, 6, 7\)$/);
+      return true;
+    },
+  );
+  assert.equal(generation(t), 1);
+  assert.equal(generation(await readPartitions(new MemoryDevice(new Uint8Array(4096)))), null);
 });
