@@ -163,3 +163,41 @@ test('first write updates both headers per §2.2.2.1; appended blocks are 1 MiB 
     cleanup();
   }
 });
+
+test('concurrent writes into unallocated blocks allocate each block once, never one block twice', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const path = join(dir, 'c.vhdx');
+    run('qemu-img', ['create', '-q', '-f', 'vhdx', '-o', 'block_size=1M', path, '4M']);
+    const dev = await openPath(path, false);
+    const model = new Uint8Array(4 * MIB);
+    const writes = Array.from({ length: 16 }, (_, i) => ({
+      at: 2 * MIB + i * 4096 + 3,
+      data: new Uint8Array(100).fill(i + 1),
+    }));
+    // A first write into an allocated-by-then block: the header update is done, the racers meet in allocation.
+    await dev.write(2 * MIB, new Uint8Array([9]));
+    model[2 * MIB] = 9;
+    // Racers into the same unallocated block and into different ones (blocks 0, 1 and 3).
+    const racers = writes.map((w, i) => ({ ...w, at: w.at - 2 * MIB + [0, 1, 3][i % 3]! * MIB }));
+    await Promise.all(racers.map((w) => dev.write(w.at, w.data)));
+    for (const w of racers) model.set(w.data, w.at);
+    await dev.close();
+    const size = Number(
+      run(SYSTEM_PYTHON, ['-c', 'import os,sys; print(os.path.getsize(sys.argv[1]))', path]).toString(),
+    );
+    const fresh = join(dir, 'fresh.vhdx');
+    run('qemu-img', ['create', '-q', '-f', 'vhdx', '-o', 'block_size=1M', fresh, '4M']);
+    const freshSize = Number(
+      run(SYSTEM_PYTHON, ['-c', 'import os,sys; print(os.path.getsize(sys.argv[1]))', fresh]).toString(),
+    );
+    assert.equal(
+      size,
+      Math.ceil(freshSize / MIB) * MIB + 4 * MIB,
+      'exactly one block appended per block written',
+    );
+    assert.equal(libvhdi(path).sha, sha256(model));
+  } finally {
+    cleanup();
+  }
+});

@@ -72,6 +72,7 @@ export class VhdxDevice implements BlockDevice {
   private readonly batProblems: ReadonlyMap<number, string>;
   private readonly parent: BlockDevice | undefined;
   private readonly bitmapCache = new Map<number, Uint8Array>();
+  private writing: Promise<void> = Promise.resolve();
 
   constructor(init: VhdxDeviceInit) {
     const m = init.metadata;
@@ -127,6 +128,13 @@ export class VhdxDevice implements BlockDevice {
     if (this.readOnly) throw readOnlyError(this, offset);
     checkDeviceRange(this, offset, data.length);
     if (data.length === 0) return;
+    // One write at a time: two writes racing into one unallocated block would each append a block for it.
+    const mine = this.writing.then(() => this.writeNow(offset, data));
+    this.writing = mine.catch(() => undefined);
+    return mine;
+  }
+
+  private async writeNow(offset: number, data: Uint8Array): Promise<void> {
     await this.beginWriting();
     const bs = this.g.blockSize;
     let pos = offset;
