@@ -17,7 +17,7 @@ import {
   REGION_TABLE_OFFSETS,
   REGION_TABLE_SIZE,
 } from './constants.js';
-import { parseFileIdentifier } from './file-identifier.js';
+import { FILE_IDENTIFIER_PARSE_SIZE, parseFileIdentifier } from './file-identifier.js';
 import { updateHeaders } from './header-update.js';
 import {
   FORMAT_VERSION,
@@ -55,7 +55,11 @@ export async function openVhdx(file: ImageFile, options: OpenVhdxOptions): Promi
     throw new WinrescueError('disk.empty', `${file.path} is empty (0 bytes)`, { path: file.path, actual: 0 });
 
   const start = await file.read(0, Math.min(file.size, REGION_TABLE_OFFSETS[1] + REGION_TABLE_SIZE));
-  const identifier = parseFileIdentifier(start.length >= 520 ? start : padTo(start, 520), name);
+  // A file too short for the identifier still gets the signature check (its missing bytes read as zeros).
+  const identifier = parseFileIdentifier(
+    start.length >= FILE_IDENTIFIER_PARSE_SIZE ? start : padTo(start, FILE_IDENTIFIER_PARSE_SIZE),
+    name,
+  );
   if (file.size < HEADER_SECTION_SIZE) {
     throw new WinrescueError(
       'disk.truncated',
