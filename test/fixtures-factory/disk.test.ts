@@ -6,30 +6,15 @@ import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  buildDisk,
-  extractWindowsVolume,
-  NO_SYNTHETIC_HIVES,
-  type BuiltDisk,
-  type HiveProvider,
-} from '../fixtures/factory.js';
+import { buildDisk, extractWindowsVolume, NO_SYNTHETIC_HIVES, type BuiltDisk } from '../fixtures/factory.js';
 import { ensureSigningKeys, verifySignature } from '../fixtures/signing.js';
 import { FIXTURES_DIR } from '../fixtures/cache.js';
 import { isWinrescueError } from '../../src/errors.js';
 import { sharedSkip, testdataFile } from '../helpers/testdata.js';
 import { run, runStatus, sha256, tempDir } from '../helpers/tools.js';
-import { flsTree, icat, istat, ntfslsTree } from './oracles.js';
+import { flsTree, icat, istat, ntfslsTree, STUB_HIVES } from './oracles.js';
 
 const skipReal = sharedSkip();
-
-/** Stand-in hives until the registry writer exists: opaque bytes, enough to test everything else. */
-const STUB_HIVES: HiveProvider = {
-  id: 'test-stub-v1',
-  provide: (ctx) => ({
-    system: new TextEncoder().encode(`regf stub SYSTEM for ${ctx.drivers.map((d) => d.name).join(',')}`),
-    bcd: new TextEncoder().encode(`regf stub BCD gen${ctx.gen} ${ctx.layout.diskId}`),
-  }),
-};
 
 function checkLayout(d: BuiltDisk): void {
   const j = JSON.parse(run('sfdisk', ['--json', d.raw]).toString()).partitiontable;

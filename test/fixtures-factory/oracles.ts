@@ -1,5 +1,15 @@
 // Readings of the built images by independent tools, shared by the fixture-factory tests.
 import { run } from '../helpers/tools.js';
+import type { HiveProvider } from '../fixtures/factory.js';
+
+/** Stand-in hives until the registry writer exists: opaque bytes, enough to test everything else. */
+export const STUB_HIVES: HiveProvider = {
+  id: 'test-stub-v1',
+  provide: (ctx) => ({
+    system: new TextEncoder().encode(`regf stub SYSTEM for ${ctx.drivers.map((d) => d.name).join(',')}`),
+    bcd: new TextEncoder().encode(`regf stub BCD gen${ctx.gen} ${ctx.layout.diskId}`),
+  }),
+};
 
 export interface FlsEntry {
   type: string;
