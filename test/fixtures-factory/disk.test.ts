@@ -74,6 +74,63 @@ function checkDrivers(d: BuiltDisk, fls: Map<string, { inode: number }>): void {
   }
 }
 
+/** The ESP through mtools (listing and every file's bytes) and fsck.fat on the cut-out partition. */
+function checkEsp(d: BuiltDisk, dir: string): void {
+  const esp = d.manifest.layout.partitions[0]!;
+  const mdir = run('env', [
+    'MTOOLS_SKIP_CHECK=1',
+    'mdir',
+    '-/',
+    '-b',
+    '-i',
+    `${d.raw}@@${esp.start}`,
+    '::/',
+  ]).toString();
+  for (const f of d.manifest.boot.files)
+    assert.ok(mdir.toLowerCase().includes(`::${f.path.toLowerCase()}`), `mdir lists ${f.path}`);
+  for (const f of d.manifest.boot.files) {
+    const out = join(dir, 'out.bin');
+    const r = runStatus('env', [
+      'MTOOLS_SKIP_CHECK=1',
+      'mcopy',
+      '-n',
+      '-i',
+      `${d.raw}@@${esp.start}`,
+      `::${f.path}`,
+      out,
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(sha256(readFileSync(out)), f.sha256, f.path);
+  }
+  const espImg = join(dir, 'esp.img');
+  run('dd', [
+    `if=${d.raw}`,
+    `of=${espImg}`,
+    'bs=1M',
+    `skip=${esp.start >> 20}`,
+    `count=${esp.size >> 20}`,
+    'status=none',
+  ]);
+  const fsck = runStatus('fsck.fat', ['-n', espImg]);
+  assert.equal(fsck.status, 0, fsck.stdout + fsck.stderr);
+}
+
+/** System Reserved: its own NTFS volume, listing every boot file with the bytes the manifest records. */
+function checkSystemReserved(d: BuiltDisk): Map<string, { inode: number }> {
+  const sr = d.manifest.layout.partitions[0]!;
+  assert.equal(sr.role, 'system-reserved');
+  const tree = flsTree(d.raw, sr.start);
+  for (const f of d.manifest.boot.files) {
+    assert.ok(tree.has(f.path), `System Reserved has ${f.path}`);
+    assert.equal(sha256(icat(d.raw, sr.start, tree.get(f.path)!.inode)), f.sha256, f.path);
+  }
+  assert.match(
+    run('fsstat', ['-o', String(sr.start / 512), d.raw]).toString(),
+    /Volume Name: System Reserved/,
+  );
+  return tree;
+}
+
 function checkNtfsresize(d: BuiltDisk, dir: string): void {
   const vol = extractWindowsVolume(d, join(dir, 'windows.img'));
   const r = runStatus('ntfsresize', ['-i', '-f', '-P', vol.image]);
@@ -113,14 +170,9 @@ test(
       );
       // System Reserved: its own NTFS volume with bootmgr and \Boot\BCD (the BIOS store from testdata).
       const sr = d.manifest.layout.partitions[0]!;
-      const srTree = flsTree(d.raw, sr.start);
-      for (const f of d.manifest.boot.files) assert.ok(srTree.has(f.path), `System Reserved has ${f.path}`);
+      const srTree = checkSystemReserved(d);
       const bcd = icat(d.raw, sr.start, srTree.get('/Boot/BCD')!.inode);
       assert.deepEqual(bcd, readFileSync(testdataFile('hives/BCD-bios.xz')));
-      assert.match(
-        run('fsstat', ['-o', String(sr.start / 512), d.raw]).toString(),
-        /Volume Name: System Reserved/,
-      );
       checkNtfsresize(d, t.dir);
     } finally {
       t.cleanup();
@@ -138,47 +190,11 @@ test(
       checkLayout(d);
       const fls = checkTree(d);
       checkDrivers(d, fls);
-      const esp = d.manifest.layout.partitions[0]!;
-      const mdir = run('env', [
-        'MTOOLS_SKIP_CHECK=1',
-        'mdir',
-        '-/',
-        '-b',
-        '-i',
-        `${d.raw}@@${esp.start}`,
-        '::/',
-      ]).toString();
-      for (const f of d.manifest.boot.files)
-        assert.ok(mdir.toLowerCase().includes(`::${f.path.toLowerCase()}`), `mdir lists ${f.path}`);
-      for (const f of d.manifest.boot.files) {
-        const out = join(t.dir, 'out.bin');
-        const r = runStatus('env', [
-          'MTOOLS_SKIP_CHECK=1',
-          'mcopy',
-          '-n',
-          '-i',
-          `${d.raw}@@${esp.start}`,
-          `::${f.path}`,
-          out,
-        ]);
-        assert.equal(r.status, 0, r.stderr);
-        assert.equal(sha256(readFileSync(out)), f.sha256, f.path);
-      }
+      checkEsp(d, t.dir);
       assert.equal(
         d.manifest.boot.files[0]!.sha256,
         sha256(readFileSync(testdataFile('hives/BCD-uefi-win10.xz'))),
       );
-      const espImg = join(t.dir, 'esp.img');
-      run('dd', [
-        `if=${d.raw}`,
-        `of=${espImg}`,
-        'bs=1M',
-        `skip=${esp.start >> 20}`,
-        `count=${esp.size >> 20}`,
-        'status=none',
-      ]);
-      const fsck = runStatus('fsck.fat', ['-n', espImg]);
-      assert.equal(fsck.status, 0, fsck.stdout + fsck.stderr);
       for (const [path, fmt] of [
         [d.vhd!, 'vpc'],
         [d.vhdDynamic!, 'vpc'],
@@ -262,6 +278,8 @@ test('geometry: mkntfs -s 4096 gives a 4 KiB-sector volume that sleuthkit and nt
     const g = d.manifest.windows.geometry;
     assert.equal(g.bytesPerSector, 4096);
     assert.equal(g.hiddenSectors * 4096, d.manifest.windows.start);
+    checkLayout(d);
+    checkSystemReserved(d);
     checkGeometry(d);
     checkDrivers(d, checkTree(d));
     checkNtfsresize(d, t.dir);
