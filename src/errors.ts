@@ -48,6 +48,7 @@ export const FS_CODES = [
   'ntfs.refused', // unsafe to write (dirty log, hibernated, BitLocker)
   'ntfs.full',
   'ntfs.exists',
+  'ntfs.bitlocker', // BitLocker-encrypted volume (-FVE-FS-): cannot be read without its key
   'fat.badBootSector',
   'fat.badChain',
   'fat.notFound',

@@ -1,0 +1,62 @@
+// $FILE_NAME (0x30), also the key of $I30 index entries: flatcap linux-ntfs ntfs/attributes/file_name.html;
+// libfsntfs asciidoc §"The file name attribute"; ntfs-3g layout.h FILE_NAME_ATTR.
+import { WinrescueError } from '../../../errors.js';
+import { i64, u16, u32, u8, utf16le } from '../../../util/bytes.js';
+import { parseFileReference, type FileReference } from '../mft-record.js';
+import { parseTimes, type NtfsTimes } from './standard-information.js';
+import { tooShort } from './common.js';
+
+const NAME_FIELD = 66;
+
+export const NAMESPACE = { POSIX: 0, WIN32: 1, DOS: 2, WIN32_AND_DOS: 3 } as const;
+export type NamespaceName = 'posix' | 'win32' | 'dos' | 'win32+dos';
+const NAMESPACE_NAMES: readonly NamespaceName[] = ['posix', 'win32', 'dos', 'win32+dos'];
+
+export interface FileName {
+  readonly parent: FileReference;
+  readonly times: NtfsTimes;
+  /** Sizes as last copied into the name (Windows updates them lazily; the $DATA attribute is authoritative). */
+  readonly allocatedSize: number;
+  readonly dataSize: number;
+  readonly fileAttributes: number;
+  readonly reparseTag: number;
+  readonly namespace: number;
+  readonly namespaceName: NamespaceName;
+  readonly name: string;
+  /** UTF-16 code units of the name, for collation. */
+  readonly units: Uint16Array;
+}
+
+export function parseFileName(v: Uint8Array, record?: number): FileName {
+  if (v.length < NAME_FIELD) tooShort('ntfs.fileName', NAME_FIELD, v.length, record);
+  const nameLength = u8(v, 64);
+  if (NAME_FIELD + nameLength * 2 > v.length)
+    tooShort('ntfs.fileName', NAME_FIELD + nameLength * 2, v.length, record);
+  const namespace = u8(v, 65);
+  if (namespace > 3) {
+    throw new WinrescueError('ntfs.badAttribute', `$FILE_NAME namespace ${namespace} is not 0..3`, {
+      structure: 'ntfs.fileName',
+      record,
+      expected: '0..3',
+      actual: namespace,
+    });
+  }
+  const units = new Uint16Array(nameLength);
+  for (let i = 0; i < nameLength; i++) units[i] = u16(v, NAME_FIELD + i * 2);
+  const size = (at: number): number => {
+    const x = i64(v, at);
+    return x < 0n || x > BigInt(Number.MAX_SAFE_INTEGER) ? 0 : Number(x);
+  };
+  return {
+    parent: parseFileReference(v, 0),
+    times: parseTimes(v, 8),
+    allocatedSize: size(40),
+    dataSize: size(48),
+    fileAttributes: u32(v, 56),
+    reparseTag: u32(v, 60),
+    namespace,
+    namespaceName: NAMESPACE_NAMES[namespace]!,
+    name: utf16le(v, NAME_FIELD, nameLength * 2),
+    units,
+  };
+}
