@@ -65,6 +65,11 @@ export interface NonResidentInfo {
   readonly initializedSize: number;
   readonly compressedSize: number | null;
   readonly runs: readonly DataRun[];
+  /**
+   * Set when the runlist is damaged (then `runs` is empty): the record stays readable (names, other
+   * attributes) and reading this attribute's data throws this error.
+   */
+  readonly runlistError: WinrescueError | null;
 }
 
 export interface Attribute {
@@ -193,12 +198,19 @@ export function parseAttribute(b: Uint8Array, off: number, end: number, where: A
   const compressedSize = hasCompressedSize ? safe(b, off + 64, where, 'compressed size') : null;
   if (runlistOffset < NONRESIDENT_HEADER || runlistOffset > length)
     bad(where, off + 32, `runlist offset ${runlistOffset} is impossible`, `64..${length}`, runlistOffset);
-  const runs = decodeRunlist(b, off + runlistOffset, off + length, startVcn, {
-    base: where.base + off + runlistOffset,
-    label: `MFT record ${where.record} at ${hex(where.base)}, attribute ${attributeTypeName(type)}${name ? ` "${name}"` : ''}`,
-    record: where.record,
-    totalClusters: where.totalClusters,
-  });
+  let runs: DataRun[] = [];
+  let runlistError: WinrescueError | null = null;
+  try {
+    runs = decodeRunlist(b, off + runlistOffset, off + length, startVcn, {
+      base: where.base + off + runlistOffset,
+      label: `MFT record ${where.record} at ${hex(where.base)}, attribute ${attributeTypeName(type)}${name ? ` "${name}"` : ''}`,
+      record: where.record,
+      totalClusters: where.totalClusters,
+    });
+  } catch (e) {
+    if (!(e instanceof WinrescueError)) throw e;
+    runlistError = e;
+  }
   return {
     type,
     name,
@@ -218,6 +230,7 @@ export function parseAttribute(b: Uint8Array, off: number, end: number, where: A
       initializedSize,
       compressedSize,
       runs,
+      runlistError,
     },
   };
 }

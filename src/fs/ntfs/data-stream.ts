@@ -88,6 +88,7 @@ export class AttributeStream {
     readonly attribute: ResolvedAttribute,
     private readonly where: StreamLabel,
   ) {
+    if (attribute.runlistError) throw attribute.runlistError;
     this.size = attribute.dataSize;
     this.unitBytes = isCompressed(attribute) ? io.clusterSize * 2 ** attribute.compressionUnit : 0;
     if (this.unitBytes > MAX_UNIT_BYTES) {

@@ -22,6 +22,8 @@ export interface ResolvedAttribute {
   readonly compressionUnit: number;
   readonly compressedSize: number | null;
   readonly runs: readonly DataRun[];
+  /** The first damaged runlist among the extents: reading the data throws it. */
+  readonly runlistError: WinrescueError | null;
   /** Records holding the attribute's extents, base first. */
   readonly records: readonly number[];
   /** Absolute offset of the (first) attribute header, for messages. */
@@ -54,6 +56,7 @@ function fromExtent(a: Attribute, rec: MftRecord): ResolvedAttribute {
     compressionUnit: nr ? nr.compressionUnit : 0,
     compressedSize: nr ? nr.compressedSize : null,
     runs: nr ? nr.runs : [],
+    runlistError: nr ? nr.runlistError : null,
     records: [rec.recordNumber],
     offset: rec.offset + a.offset,
   };
@@ -77,7 +80,7 @@ function join(into: ResolvedAttribute, ext: Attribute, rec: MftRecord, base: Mft
   const nr = ext.nonResident!;
   const lastRun = into.runs[into.runs.length - 1];
   const nextVcn = lastRun ? lastRun.vcn + lastRun.length : 0;
-  if (nr.startVcn !== nextVcn) {
+  if (nr.startVcn !== nextVcn && !into.runlistError && !nr.runlistError) {
     badList(
       base,
       `${attributeTypeName(ext.type)} extent in record ${rec.recordNumber} starts at VCN ${nr.startVcn}, expected ${nextVcn}`,
@@ -87,6 +90,7 @@ function join(into: ResolvedAttribute, ext: Attribute, rec: MftRecord, base: Mft
   return {
     ...into,
     runs: [...into.runs, ...nr.runs],
+    runlistError: into.runlistError ?? nr.runlistError,
     records: into.records.includes(rec.recordNumber) ? into.records : [...into.records, rec.recordNumber],
   };
 }

@@ -79,6 +79,7 @@ export async function decodeMftMap(io: ClusterIo, boot: BootSector, warnings: st
   const first = dataExtents(record0).find((a) => a.nonResident!.startVcn === 0);
   if (!first) bad('has no non-resident unnamed $DATA starting at VCN 0', record0);
   const nr = first.nonResident!;
+  for (const a of dataExtents(record0)) if (a.nonResident!.runlistError) throw a.nonResident!.runlistError;
   let runs: DataRun[] = [...nr.runs];
   for (const a of dataExtents(record0)) if (a !== first) runs.push(...a.nonResident!.runs);
   const listAttr = record0.attributes.find((a) => a.type === ATTR.ATTRIBUTE_LIST);
@@ -100,6 +101,7 @@ export async function decodeMftMap(io: ClusterIo, boot: BootSector, warnings: st
             compressionUnit: 0,
             compressedSize: null,
             runs: listAttr.nonResident!.runs,
+            runlistError: listAttr.nonResident!.runlistError,
             records: [0],
             offset: record0.offset + listAttr.offset,
           },
@@ -131,7 +133,10 @@ export async function decodeMftMap(io: ClusterIo, boot: BootSector, warnings: st
           record0,
           ext.baseReference.record,
         );
-      for (const a of dataExtents(ext)) runs.push(...a.nonResident!.runs);
+      for (const a of dataExtents(ext)) {
+        if (a.nonResident!.runlistError) throw a.nonResident!.runlistError;
+        runs.push(...a.nonResident!.runs);
+      }
     }
   }
   runs.sort((x, y) => x.vcn - y.vcn);

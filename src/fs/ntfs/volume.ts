@@ -101,6 +101,8 @@ export class NtfsVolume {
     readonly boot: BootSector,
     private readonly mftRuns: readonly DataRun[],
     readonly mftRecordCount: number,
+    /** Record 0 as read at open: from $MFTMirr when the $MFT copy is damaged (then a warning says so). */
+    private readonly record0: MftRecord,
     /** Things that were wrong but worked around at open ($MFTMirr used, backup boot sector used, short image). */
     readonly warnings: string[],
     cacheBytes: number,
@@ -133,6 +135,7 @@ export class NtfsVolume {
       boot,
       map.runs,
       map.recordCount,
+      map.record0,
       warnings,
       options.cacheBytes ?? DEFAULT_CACHE_BYTES,
     );
@@ -192,6 +195,7 @@ export class NtfsVolume {
   /** One MFT record, fixups undone and attributes parsed (cached). */
   async readRecord(n: number): Promise<MftRecord> {
     this.checkRecordNumber(n);
+    if (n === 0) return this.record0;
     const key = `r:${n}`;
     const hit = this.cache.get(key) as MftRecord | undefined;
     if (hit) return hit;
@@ -240,7 +244,7 @@ export class NtfsVolume {
         buf = null;
       }
       for (const n of valid) {
-        if (buf === null) {
+        if (buf === null || n === 0) {
           out.set(n, await this.readRecord(n).catch((e: unknown) => this.asError(e)));
           continue;
         }
