@@ -1,7 +1,8 @@
 // Attribute records inside an MFT record: flatcap linux-ntfs ntfs/concepts/attribute_header.html;
 // libfsntfs asciidoc §"The attribute"; ntfs-3g layout.h ATTR_RECORD.
 import { WinrescueError, hex } from '../../errors.js';
-import { checkRange, i64, u16, u32, u8, utf16le } from '../../util/bytes.js';
+import { checkRange, i64, utf16le } from '../../util/bytes.js';
+import { le16, le32, le8 } from './le.js';
 import { decodeRunlist, type DataRun } from './runlist.js';
 
 export const ATTR = {
@@ -126,17 +127,17 @@ function safe(b: Uint8Array, at: number, where: AttributeWhere, field: string): 
 export function parseAttribute(b: Uint8Array, off: number, end: number, where: AttributeWhere): Attribute {
   const w = { structure: 'ntfs.attribute', base: where.base, code: 'ntfs.badAttribute' as const };
   checkRange(end, off, 16, w);
-  const type = u32(b, off);
-  const length = u32(b, off + 4);
+  const type = le32(b, off);
+  const length = le32(b, off + 4);
   if (length < 16 || length % 8 !== 0 || off + length > end)
     bad(where, off, `length ${length} is impossible`, `8-aligned, <= ${end - off}`, length);
-  const nonResidentFlag = u8(b, off + 8);
+  const nonResidentFlag = le8(b, off + 8);
   if (nonResidentFlag > 1)
     bad(where, off + 8, `non-resident flag ${nonResidentFlag} is not 0 or 1`, '0 or 1', nonResidentFlag);
-  const nameLength = u8(b, off + 9);
-  const nameOffset = u16(b, off + 10);
-  const flags = u16(b, off + 12);
-  const id = u16(b, off + 14);
+  const nameLength = le8(b, off + 9);
+  const nameOffset = le16(b, off + 10);
+  const flags = le16(b, off + 12);
+  const id = le16(b, off + 14);
   let name = '';
   if (nameLength > 0) {
     checkRange(length, nameOffset, nameLength * 2, { ...w, base: where.base + off });
@@ -151,8 +152,8 @@ export function parseAttribute(b: Uint8Array, off: number, end: number, where: A
         RESIDENT_HEADER,
         length,
       );
-    const valueLength = u32(b, off + 16);
-    const valueOffset = u16(b, off + 20);
+    const valueLength = le32(b, off + 16);
+    const valueOffset = le16(b, off + 20);
     checkRange(length, valueOffset, valueLength, { ...w, base: where.base + off });
     return {
       type,
@@ -163,7 +164,7 @@ export function parseAttribute(b: Uint8Array, off: number, end: number, where: A
       length,
       resident: true,
       value: b.subarray(off + valueOffset, off + valueOffset + valueLength),
-      indexed: u8(b, off + 22) !== 0,
+      indexed: le8(b, off + 22) !== 0,
       nonResident: null,
     };
   }
@@ -181,8 +182,8 @@ export function parseAttribute(b: Uint8Array, off: number, end: number, where: A
   if (lastVcnRaw < -1n || lastVcnRaw > BigInt(Number.MAX_SAFE_INTEGER))
     bad(where, off + 24, `last VCN ${lastVcnRaw} is out of range`);
   const lastVcn = Number(lastVcnRaw);
-  const runlistOffset = u16(b, off + 32);
-  const compressionUnit = u16(b, off + 34);
+  const runlistOffset = le16(b, off + 32);
+  const compressionUnit = le16(b, off + 34);
   if (compressionUnit > 16)
     bad(
       where,

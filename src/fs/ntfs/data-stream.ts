@@ -15,6 +15,8 @@ export interface ClusterIo {
 
 /** Reads are split into device requests of at most this size, to bound memory for huge files. */
 const MAX_DEVICE_READ = 16 * 1024 * 1024;
+/** One read() call returns at most this much: callers stream bigger files in pieces. */
+export const MAX_SINGLE_READ = 1024 * 1024 * 1024;
 /** Compression units are 16 clusters in practice; refuse units over 64 MiB (2^16 * 1 KiB) as corrupt. */
 const MAX_UNIT_BYTES = 64 * 1024 * 1024;
 
@@ -113,6 +115,16 @@ export class AttributeStream {
     }
     const end = Math.min(this.size, offset + length);
     if (end <= offset) return new Uint8Array(0);
+    if (end - offset > MAX_SINGLE_READ) {
+      throw new WinrescueError(
+        'ntfs.unsupported',
+        `${this.where.label}: a read of ${end - offset} bytes at once exceeds ${MAX_SINGLE_READ}; read it in pieces`,
+        {
+          record: this.where.record,
+          actual: end - offset,
+        },
+      );
+    }
     const out = new Uint8Array(end - offset);
     const a = this.attribute;
     if (a.resident) {
@@ -132,6 +144,23 @@ export class AttributeStream {
 
   async readAll(): Promise<Uint8Array> {
     return this.read(0, this.size);
+  }
+
+  /** All bytes, refusing (typed) when the attribute claims more than `limit`: for metadata of bounded size. */
+  async readAllAtMost(limit: number, what: string): Promise<Uint8Array> {
+    if (this.size > limit) {
+      throw new WinrescueError(
+        'ntfs.badAttribute',
+        `${this.where.label}: ${what} claims ${this.size} bytes, more than the ${limit} it can hold`,
+        {
+          record: this.where.record,
+          structure: 'ntfs.attribute',
+          expected: `<= ${limit}`,
+          actual: this.size,
+        },
+      );
+    }
+    return this.readAll();
   }
 
   private async readCompressed(offset: number, out: Uint8Array): Promise<void> {

@@ -1,7 +1,8 @@
 // Update sequence ("fixup") protection of multi-sector records (FILE, INDX, RSTR, RCRD): flatcap linux-ntfs
 // ntfs/concepts/fixup.html; libfsntfs asciidoc §"The update (or fixup) sequence"; ntfs-3g layout.h NTFS_RECORD.
 import { WinrescueError, hex, type ErrorCode } from '../../errors.js';
-import { setU16, u16 } from '../../util/bytes.js';
+import { setU16 } from '../../util/bytes.js';
+import { le16 } from './le.js';
 
 /** The stride is 512 bytes whatever the sector size (ntfs-3g NTFS_BLOCK_SIZE). */
 export const FIXUP_STRIDE = 512;
@@ -37,8 +38,8 @@ function badHeader(
 
 /** Offset and word count of the update sequence array, validated against the record size. */
 export function usaBounds(b: Uint8Array, where: FixupWhere): { usaOffset: number; usaCount: number } {
-  const usaOffset = u16(b, USA_OFFSET_FIELD);
-  const usaCount = u16(b, USA_COUNT_FIELD);
+  const usaOffset = le16(b, USA_OFFSET_FIELD);
+  const usaCount = le16(b, USA_COUNT_FIELD);
   const strides = b.length / FIXUP_STRIDE;
   if (!Number.isInteger(strides) || usaCount !== strides + 1) {
     badHeader(
@@ -67,10 +68,10 @@ export function usaBounds(b: Uint8Array, where: FixupWhere): { usaOffset: number
  */
 export function applyFixupsOnRead(b: Uint8Array, where: FixupWhere): void {
   const { usaOffset, usaCount } = usaBounds(b, where);
-  const usn = u16(b, usaOffset);
+  const usn = le16(b, usaOffset);
   for (let i = 1; i < usaCount; i++) {
     const end = i * FIXUP_STRIDE - 2;
-    const actual = u16(b, end);
+    const actual = le16(b, end);
     if (actual !== usn) {
       throw new WinrescueError(
         where.tornCode ?? 'ntfs.tornRecord',
@@ -78,7 +79,7 @@ export function applyFixupsOnRead(b: Uint8Array, where: FixupWhere): void {
         { offset: where.base + end, structure: where.structure, record: where.record, expected: usn, actual },
       );
     }
-    setU16(b, end, u16(b, usaOffset + i * 2));
+    setU16(b, end, le16(b, usaOffset + i * 2));
   }
 }
 
@@ -88,12 +89,12 @@ export function applyFixupsOnRead(b: Uint8Array, where: FixupWhere): void {
  */
 export function applyFixupsOnWrite(b: Uint8Array, where: FixupWhere): number {
   const { usaOffset, usaCount } = usaBounds(b, where);
-  let usn = (u16(b, usaOffset) + 1) & 0xffff;
+  let usn = (le16(b, usaOffset) + 1) & 0xffff;
   if (usn === 0 || usn === 0xffff) usn = 1;
   setU16(b, usaOffset, usn);
   for (let i = 1; i < usaCount; i++) {
     const end = i * FIXUP_STRIDE - 2;
-    setU16(b, usaOffset + i * 2, u16(b, end));
+    setU16(b, usaOffset + i * 2, le16(b, end));
     setU16(b, end, usn);
   }
   return usn;

@@ -2,7 +2,8 @@
 // flatcap linux-ntfs ntfs/concepts/index_header.html, index_entry.html, index_record.html; libfsntfs
 // asciidoc §"Index"; ntfs-3g layout.h INDEX_HEADER, INDEX_ENTRY, INDEX_BLOCK.
 import { WinrescueError, hex } from '../../errors.js';
-import { ascii, i64, u16, u32, u8 } from '../../util/bytes.js';
+import { ascii, i64 } from '../../util/bytes.js';
+import { le16, le32, le8 } from './le.js';
 import { applyFixupsOnRead } from './fixup.js';
 import { parseFileReference, type FileReference } from './mft-record.js';
 
@@ -60,9 +61,9 @@ function bad(where: NodeWhere, at: number, message: string, expected?: unknown, 
 /** Parses the node header at `headerAt` and the entries it covers, all within `b`. */
 export function parseIndexNode(b: Uint8Array, headerAt: number, where: NodeWhere): IndexNode {
   if (headerAt + NODE_HEADER_SIZE > b.length) bad(where, headerAt, 'node header lies outside the node');
-  const entriesOffset = u32(b, headerAt);
-  const used = u32(b, headerAt + 4);
-  const flags = u8(b, headerAt + 12);
+  const entriesOffset = le32(b, headerAt);
+  const used = le32(b, headerAt + 4);
+  const flags = le8(b, headerAt + 12);
   const start = headerAt + entriesOffset;
   const end = headerAt + used;
   if (entriesOffset < NODE_HEADER_SIZE || end > b.length || start + ENTRY_HEADER > end) {
@@ -80,9 +81,9 @@ export function parseIndexNode(b: Uint8Array, headerAt: number, where: NodeWhere
   for (;;) {
     if (entries.length >= MAX_ENTRIES_PER_NODE) bad(where, off, 'too many entries');
     if (off + ENTRY_HEADER > end) bad(where, off, 'entries run past the node without a last entry');
-    const length = u16(b, off + 8);
-    const keyLength = u16(b, off + 10);
-    const eflags = u16(b, off + 12);
+    const length = le16(b, off + 8);
+    const keyLength = le16(b, off + 10);
+    const eflags = le16(b, off + 12);
     const last = (eflags & INDEX_ENTRY_LAST) !== 0;
     const hasChild = (eflags & INDEX_ENTRY_HAS_CHILD) !== 0;
     const minLength = ENTRY_HEADER + (last ? 0 : keyLength) + (hasChild ? 8 : 0);
@@ -109,8 +110,8 @@ export function parseIndexNode(b: Uint8Array, headerAt: number, where: NodeWhere
     let dataLength = 0;
     let data: Uint8Array = new Uint8Array(0);
     if (!where.fileNameIndex && !last) {
-      dataOffset = u16(b, off);
-      dataLength = u16(b, off + 2);
+      dataOffset = le16(b, off);
+      dataLength = le16(b, off + 2);
       if (dataLength > 0) {
         if (dataOffset + dataLength > length)
           bad(

@@ -77,10 +77,12 @@ export class IndexTree {
   private async inUse(blockIndex: number): Promise<boolean> {
     if (!this.bitmapAttr) return true;
     if (this.bitmap === null) {
+      // One bit per index block: the bitmap can be no larger than the allocation allows.
+      const limit = Math.ceil((this.allocation?.size ?? 0) / this.root.indexBlockSize / 8) + 8;
       this.bitmap = await new AttributeStream(this.host, this.bitmapAttr, {
         label: `record ${this.file.record} ${this.indexName} bitmap`,
         record: this.file.record,
-      }).readAll();
+      }).readAllAtMost(limit, `${this.indexName} bitmap`);
     }
     const byte = this.bitmap[blockIndex >> 3];
     return byte !== undefined && (byte & (1 << (blockIndex & 7))) !== 0;

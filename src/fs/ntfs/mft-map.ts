@@ -9,6 +9,9 @@ import { parseAttributeList } from './attributes/attribute-list.js';
 import { parseMftRecord, type MftRecord } from './mft-record.js';
 import type { DataRun } from './runlist.js';
 
+/** $MFT's attribute list names one entry per extent: 16 MiB is far beyond any real volume. */
+const MAX_MFT_ATTRIBUTE_LIST = 16 * 1024 * 1024;
+
 export const MFT_RECORD = 0;
 export const MFTMIRR_RECORD = 1;
 export const LOGFILE_RECORD = 2;
@@ -106,7 +109,7 @@ export async function decodeMftMap(io: ClusterIo, boot: BootSector, warnings: st
             offset: record0.offset + listAttr.offset,
           },
           { label: '$MFT attribute list', record: 0 },
-        ).readAll();
+        ).readAllAtMost(MAX_MFT_ATTRIBUTE_LIST, 'attribute list');
     const seen = new Set<number>([0]);
     for (const e of parseAttributeList(bytes, 0)) {
       if (e.type !== ATTR.DATA || e.name !== '' || seen.has(e.reference.record)) continue;

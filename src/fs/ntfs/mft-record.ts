@@ -1,7 +1,8 @@
 // MFT file records ("FILE"): flatcap linux-ntfs ntfs/concepts/file_record.html and file_reference.html;
 // libfsntfs asciidoc §"The MFT entry"; ntfs-3g layout.h MFT_RECORD.
 import { WinrescueError, hex } from '../../errors.js';
-import { ascii, u16, u32, u64 } from '../../util/bytes.js';
+import { ascii, u64 } from '../../util/bytes.js';
+import { le16, le32 } from './le.js';
 import { applyFixupsOnRead } from './fixup.js';
 import { ATTR_END, parseAttribute, type Attribute } from './attribute.js';
 
@@ -14,8 +15,7 @@ export const MFT_RECORD_IS_DIRECTORY = 0x0002;
 export const MFT_RECORD_IN_EXTEND = 0x0004;
 export const MFT_RECORD_IS_VIEW_INDEX = 0x0008;
 
-/** Record numbers are 48 bits; the high 16 bits of a reference are the sequence number. */
-const RECORD_NUMBER_MASK = 0xffffffffffffn;
+// A file reference is a 48-bit record number and, in its high 16 bits, the record's sequence number.
 /** NTFS 3.1 records store their own number at 44 when the update sequence array starts at 48 or later. */
 const RECORD_NUMBER_FIELD = 44;
 const HEADER_WITH_NUMBER = 48;
@@ -28,8 +28,7 @@ export interface FileReference {
 }
 
 export function parseFileReference(b: Uint8Array, at: number): FileReference {
-  const v = u64(b, at);
-  return { record: Number(v & RECORD_NUMBER_MASK), sequence: Number(v >> 48n) };
+  return { record: le32(b, at) + le16(b, at + 4) * 0x100000000, sequence: le16(b, at + 6) };
 }
 
 export interface MftRecord {
@@ -101,13 +100,13 @@ export function parseMftRecord(
     base,
     record: recordNumber,
   });
-  const usaOffset = u16(raw, 4);
-  const sequence = u16(raw, 16);
-  const linkCount = u16(raw, 18);
-  const firstAttribute = u16(raw, 20);
-  const flags = u16(raw, 22);
-  const bytesUsed = u32(raw, 24);
-  const bytesAllocated = u32(raw, 28);
+  const usaOffset = le16(raw, 4);
+  const sequence = le16(raw, 16);
+  const linkCount = le16(raw, 18);
+  const firstAttribute = le16(raw, 20);
+  const flags = le16(raw, 22);
+  const bytesUsed = le32(raw, 24);
+  const bytesAllocated = le32(raw, 28);
   if (bytesAllocated !== raw.length)
     bad(
       recordNumber,
@@ -137,7 +136,7 @@ export function parseMftRecord(
       firstAttribute,
     );
   }
-  const storedNumber = usaOffset >= HEADER_WITH_NUMBER ? u32(raw, RECORD_NUMBER_FIELD) : null;
+  const storedNumber = usaOffset >= HEADER_WITH_NUMBER ? le32(raw, RECORD_NUMBER_FIELD) : null;
   const where = { base, record: recordNumber, totalClusters };
   const attributes: Attribute[] = [];
   let off = firstAttribute;
@@ -150,7 +149,7 @@ export function parseMftRecord(
         off,
         ATTR_END,
       );
-    if (u32(raw, off) === ATTR_END) break;
+    if (le32(raw, off) === ATTR_END) break;
     if (attributes.length >= MAX_ATTRIBUTES_PER_RECORD) bad(recordNumber, base, 'too many attributes', off);
     const a = parseAttribute(raw, off, bytesUsed, where);
     attributes.push(a);
@@ -169,7 +168,7 @@ export function parseMftRecord(
     bytesUsed,
     bytesAllocated,
     baseReference: parseFileReference(raw, 32),
-    nextAttributeId: u16(raw, 40),
+    nextAttributeId: le16(raw, 40),
     storedNumber,
     attributes,
     bytes: raw,

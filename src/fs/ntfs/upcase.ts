@@ -19,10 +19,14 @@ export function parseUpcase(b: Uint8Array): Uint16Array {
       },
     );
   }
+  // On little-endian hosts (all Node targets in practice) the bytes are the table as is.
+  if (LITTLE_ENDIAN_HOST) return new Uint16Array(b.slice(0, UPCASE_BYTES).buffer);
   const t = new Uint16Array(UPCASE_ENTRIES);
   for (let i = 0; i < UPCASE_ENTRIES; i++) t[i] = b[i * 2]! | (b[i * 2 + 1]! << 8);
   return t;
 }
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 /** A stand-in for a volume whose $UpCase is unreadable: JavaScript's simple per-unit upper case. */
 export function defaultUpcase(): Uint16Array {

@@ -3,7 +3,7 @@
 // lookup over a remote disk touches only the structures on the path. Format notes: docs/formats/ntfs.md.
 import { WinrescueError, hex, isWinrescueError } from '../../errors.js';
 import type { BlockDevice } from '../../disk/block-device.js';
-import { ATTR } from './attribute.js';
+import { ATTR, attributeTypeName } from './attribute.js';
 import { BOOT_SECTOR_SIZE, parseBootSector, type BootSector } from './boot-sector.js';
 import { ByteLru, DEFAULT_CACHE_BYTES } from './cache.js';
 import { compareFileNames, equalUnits, toUnits } from './collation.js';
@@ -14,7 +14,7 @@ import { parseFileName, NAMESPACE, type FileName, type NamespaceName } from './a
 import { FILE_ATTRIBUTE } from './attributes/standard-information.js';
 import { parseMftRecord, type MftRecord } from './mft-record.js';
 import { decodeMftMap, ROOT_RECORD, UPCASE_RECORD } from './mft-map.js';
-import { parseUpcase } from './upcase.js';
+import { parseUpcase, UPCASE_BYTES } from './upcase.js';
 import { parseReparsePoint, REPARSE_TAG, WOF_STREAM } from './attributes/reparse-point.js';
 import type { DataRun } from './runlist.js';
 import { joinPath, splitPath } from './paths.js';
@@ -37,6 +37,8 @@ const MAX_PATH_COMPONENTS = 16384;
 /** Records read together by a batch may have gaps of up to this many unwanted records between them. */
 const BATCH_GAP_RECORDS = 16;
 const MAX_BATCH_BYTES = 1024 * 1024;
+/** Attribute lists, reparse points and similar metadata read whole: no real one comes near 16 MiB. */
+const MAX_METADATA_ATTRIBUTE = 16 * 1024 * 1024;
 
 export interface NtfsFileRef {
   readonly record: number;
@@ -274,11 +276,15 @@ export class NtfsVolume {
   }
 
   /** Bytes of a non-resident attribute (attribute lists, bitmaps): all of them. */
-  private readAttribute = async (attr: ResolvedAttribute, record: number): Promise<Uint8Array> =>
+  private readAttribute = async (
+    attr: ResolvedAttribute,
+    record: number,
+    limit = MAX_METADATA_ATTRIBUTE,
+  ): Promise<Uint8Array> =>
     new AttributeStream(this.io, attr, {
       label: `record ${record} attribute 0x${attr.type.toString(16)}`,
       record,
-    }).readAll();
+    }).readAllAtMost(limit, attributeTypeName(attr.type));
 
   /** The file with record number `n`: base record plus extension records, attributes joined. */
   async file(n: number, base?: MftRecord): Promise<NtfsFile> {
@@ -319,7 +325,7 @@ export class NtfsVolume {
         record: UPCASE_RECORD,
         structure: 'ntfs.upcase',
       });
-    this.upcaseTable = parseUpcase(await this.readAttribute(data, UPCASE_RECORD));
+    this.upcaseTable = parseUpcase(await this.readAttribute(data, UPCASE_RECORD, UPCASE_BYTES));
     return this.upcaseTable;
   }
 

@@ -28,6 +28,8 @@ export interface VolumeSpec {
   bigDir?: number;
   /** Extra named stream and extended (initialized < data size) files. */
   extras?: boolean;
+  /** Leave out the multi-MiB files (for the fuzz fixture, copied thousands of times in memory). */
+  small?: boolean;
 }
 
 /** Deterministic pseudo-random bytes (xorshift), so cached images are reproducible. */
@@ -71,7 +73,7 @@ function makeTree(root: string, spec: VolumeSpec): void {
   linkSync(join(root, DRIVER_TWIN.slice(1)), join(root, DRIVER.slice(1)));
   for (let i = 0; i < 30; i++)
     file(`Windows/System32/drivers/drv${String(i).padStart(2, '0')}.sys`, seeded(500 + i * 997, 100 + i));
-  file('Windows/System32/ntoskrnl.exe', seeded(3 * 1024 * 1024 + 17, 3));
+  file('Windows/System32/ntoskrnl.exe', seeded(spec.small ? 70000 : 3 * 1024 * 1024 + 17, 3));
   file('empty.txt', '');
   file('tiny.txt', 'hello\n');
   file('a/b/c/d/e/deep.txt', 'deep file\n');
@@ -84,8 +86,9 @@ function makeTree(root: string, spec: VolumeSpec): void {
   mkdirSync(join(sp, '..'), { recursive: true });
   const fd = openSync(sp, 'w');
   writeSync(fd, seeded(8192, 5), 0, 8192, 0);
-  writeSync(fd, seeded(8192, 6), 0, 8192, 2 * 1024 * 1024);
-  ftruncateSync(fd, 3 * 1024 * 1024);
+  const far = spec.small ? 64 * 1024 : 2 * 1024 * 1024;
+  writeSync(fd, seeded(8192, 6), 0, 8192, far);
+  ftruncateSync(fd, far + 1024 * 1024);
   closeSync(fd);
   for (let i = 0; i < (spec.bigDir ?? 0); i++)
     file(`big/entry ${String(i).padStart(5, '0')} of the big directory.dat`, `#${i}\n`);

@@ -1,7 +1,8 @@
 // $FILE_NAME (0x30), also the key of $I30 index entries: flatcap linux-ntfs ntfs/attributes/file_name.html;
 // libfsntfs asciidoc §"The file name attribute"; ntfs-3g layout.h FILE_NAME_ATTR.
 import { WinrescueError } from '../../../errors.js';
-import { i64, u16, u32, u8, utf16le } from '../../../util/bytes.js';
+import { i64, utf16le } from '../../../util/bytes.js';
+import { le16, le32, le8 } from '../le.js';
 import { parseFileReference, type FileReference } from '../mft-record.js';
 import { parseTimes, type NtfsTimes } from './standard-information.js';
 import { tooShort } from './common.js';
@@ -29,10 +30,10 @@ export interface FileName {
 
 export function parseFileName(v: Uint8Array, record?: number): FileName {
   if (v.length < NAME_FIELD) tooShort('ntfs.fileName', NAME_FIELD, v.length, record);
-  const nameLength = u8(v, 64);
+  const nameLength = le8(v, 64);
   if (NAME_FIELD + nameLength * 2 > v.length)
     tooShort('ntfs.fileName', NAME_FIELD + nameLength * 2, v.length, record);
-  const namespace = u8(v, 65);
+  const namespace = le8(v, 65);
   if (namespace > 3) {
     throw new WinrescueError('ntfs.badAttribute', `$FILE_NAME namespace ${namespace} is not 0..3`, {
       structure: 'ntfs.fileName',
@@ -42,18 +43,21 @@ export function parseFileName(v: Uint8Array, record?: number): FileName {
     });
   }
   const units = new Uint16Array(nameLength);
-  for (let i = 0; i < nameLength; i++) units[i] = u16(v, NAME_FIELD + i * 2);
+  for (let i = 0; i < nameLength; i++) units[i] = le16(v, NAME_FIELD + i * 2);
   const size = (at: number): number => {
     const x = i64(v, at);
     return x < 0n || x > BigInt(Number.MAX_SAFE_INTEGER) ? 0 : Number(x);
   };
   return {
     parent: parseFileReference(v, 0),
-    times: parseTimes(v, 8),
+    // Four FILETIMEs per name: converted only when asked for (a walk reads thousands of names, not their times).
+    get times(): NtfsTimes {
+      return parseTimes(v, 8);
+    },
     allocatedSize: size(40),
     dataSize: size(48),
-    fileAttributes: u32(v, 56),
-    reparseTag: u32(v, 60),
+    fileAttributes: le32(v, 56),
+    reparseTag: le32(v, 60),
     namespace,
     namespaceName: NAMESPACE_NAMES[namespace]!,
     name: utf16le(v, NAME_FIELD, nameLength * 2),
