@@ -1,8 +1,8 @@
 // Attribute records inside an MFT record: flatcap linux-ntfs ntfs/concepts/attribute_header.html;
 // libfsntfs asciidoc §"The attribute"; ntfs-3g layout.h ATTR_RECORD.
 import { WinrescueError, hex } from '../../errors.js';
-import { checkRange, i64, utf16le } from '../../util/bytes.js';
-import { le16, le32, le8 } from './le.js';
+import { checkRange, i64 } from '../../util/bytes.js';
+import { le16, le32, le64, le8, les64, utf16 } from './le.js';
 import { decodeRunlist, type DataRun } from './runlist.js';
 
 export const ATTR = {
@@ -117,10 +117,9 @@ function bad(
 }
 
 function safe(b: Uint8Array, at: number, where: AttributeWhere, field: string): number {
-  const v = i64(b, at);
-  if (v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER))
-    bad(where, at, `${field} ${v} is out of range`, '>= 0', v);
-  return Number(v);
+  const v = le64(b, at);
+  if (v < 0) bad(where, at, `${field} ${i64(b, at)} is out of range`, '>= 0', i64(b, at));
+  return v;
 }
 
 /** Parses the attribute at `off`, whose record space ends at `end` (bytes used). */
@@ -141,7 +140,7 @@ export function parseAttribute(b: Uint8Array, off: number, end: number, where: A
   let name = '';
   if (nameLength > 0) {
     checkRange(length, nameOffset, nameLength * 2, { ...w, base: where.base + off });
-    name = utf16le(b, off + nameOffset, nameLength * 2);
+    name = utf16(b, off + nameOffset, nameLength * 2);
   }
   if (nonResidentFlag === 0) {
     if (length < RESIDENT_HEADER)
@@ -177,11 +176,9 @@ export function parseAttribute(b: Uint8Array, off: number, end: number, where: A
       length,
     );
   const startVcn = safe(b, off + 16, where, 'start VCN');
-  const lastVcnRaw = i64(b, off + 24);
+  const lastVcn = les64(b, off + 24);
   // An empty attribute stores last VCN -1.
-  if (lastVcnRaw < -1n || lastVcnRaw > BigInt(Number.MAX_SAFE_INTEGER))
-    bad(where, off + 24, `last VCN ${lastVcnRaw} is out of range`);
-  const lastVcn = Number(lastVcnRaw);
+  if (!(lastVcn >= -1)) bad(where, off + 24, `last VCN ${i64(b, off + 24)} is out of range`);
   const runlistOffset = le16(b, off + 32);
   const compressionUnit = le16(b, off + 34);
   if (compressionUnit > 16)
@@ -199,19 +196,8 @@ export function parseAttribute(b: Uint8Array, off: number, end: number, where: A
   const compressedSize = hasCompressedSize ? safe(b, off + 64, where, 'compressed size') : null;
   if (runlistOffset < NONRESIDENT_HEADER || runlistOffset > length)
     bad(where, off + 32, `runlist offset ${runlistOffset} is impossible`, `64..${length}`, runlistOffset);
-  let runs: DataRun[] = [];
-  let runlistError: WinrescueError | null = null;
-  try {
-    runs = decodeRunlist(b, off + runlistOffset, off + length, startVcn, {
-      base: where.base + off + runlistOffset,
-      label: `MFT record ${where.record} at ${hex(where.base)}, attribute ${attributeTypeName(type)}${name ? ` "${name}"` : ''}`,
-      record: where.record,
-      totalClusters: where.totalClusters,
-    });
-  } catch (e) {
-    if (!(e instanceof WinrescueError)) throw e;
-    runlistError = e;
-  }
+  const label = (): string =>
+    `MFT record ${where.record} at ${hex(where.base)}, attribute ${attributeTypeName(type)}${name ? ` "${name}"` : ''}`;
   return {
     type,
     name,
@@ -222,7 +208,7 @@ export function parseAttribute(b: Uint8Array, off: number, end: number, where: A
     resident: false,
     value: null,
     indexed: false,
-    nonResident: {
+    nonResident: new LazyNonResident(
       startVcn,
       lastVcn,
       compressionUnit,
@@ -230,8 +216,55 @@ export function parseAttribute(b: Uint8Array, off: number, end: number, where: A
       dataSize,
       initializedSize,
       compressedSize,
-      runs,
-      runlistError,
-    },
+      b,
+      off + runlistOffset,
+      off + length,
+      {
+        base: where.base + off + runlistOffset,
+        label,
+        record: where.record,
+        totalClusters: where.totalClusters,
+      },
+    ),
   };
+}
+
+/** Runlists are decoded on first use: a listing reads thousands of records and never needs their runs. */
+class LazyNonResident implements NonResidentInfo {
+  private decoded: { runs: DataRun[]; error: WinrescueError | null } | null = null;
+
+  constructor(
+    readonly startVcn: number,
+    readonly lastVcn: number,
+    readonly compressionUnit: number,
+    readonly allocatedSize: number,
+    readonly dataSize: number,
+    readonly initializedSize: number,
+    readonly compressedSize: number | null,
+    private readonly b: Uint8Array,
+    private readonly start: number,
+    private readonly end: number,
+    private readonly where: { base: number; label: () => string; record: number; totalClusters: number },
+  ) {}
+
+  private decode(): { runs: DataRun[]; error: WinrescueError | null } {
+    if (this.decoded) return this.decoded;
+    const w = this.where;
+    try {
+      const runs = decodeRunlist(this.b, this.start, this.end, this.startVcn, { ...w, label: w.label() });
+      this.decoded = { runs, error: null };
+    } catch (e) {
+      if (!(e instanceof WinrescueError)) throw e;
+      this.decoded = { runs: [], error: e };
+    }
+    return this.decoded;
+  }
+
+  get runs(): DataRun[] {
+    return this.decode().runs;
+  }
+
+  get runlistError(): WinrescueError | null {
+    return this.decode().error;
+  }
 }

@@ -40,6 +40,27 @@ function noRun(where: StreamLabel, vcn: number, runs: readonly DataRun[]): never
 }
 
 /**
+ * Bytes [offset, offset+length) of the clusters mapped by `runs`: the device's own buffer when one read covers
+ * it all (no copy), else assembled by readRuns.
+ */
+export async function readRunsBuffer(
+  io: ClusterIo,
+  runs: readonly DataRun[],
+  offset: number,
+  length: number,
+  where: StreamLabel,
+): Promise<Uint8Array> {
+  const cs = io.clusterSize;
+  const run = length > 0 && length <= MAX_DEVICE_READ ? findRun(runs, Math.floor(offset / cs)) : undefined;
+  if (run && run.lcn !== null && offset + length <= (run.vcn + run.length) * cs) {
+    return io.device.read(run.lcn * cs + (offset - run.vcn * cs), length);
+  }
+  const out = new Uint8Array(length);
+  await readRuns(io, runs, offset, out, where);
+  return out;
+}
+
+/**
  * Copies bytes [offset, offset+out.length) of the clusters mapped by `runs` into `out`; sparse runs read as
  * zeros. Adjacent runs that are contiguous on disk become one device read.
  */

@@ -2,7 +2,7 @@
 // ntfs/attributes/attribute_list.html) says which record holds each attribute extent; extents of one
 // non-resident attribute are joined in VCN order into one runlist (libfsntfs asciidoc §"Attribute list").
 import { WinrescueError, hex } from '../../errors.js';
-import { ATTR, attributeTypeName, type Attribute } from './attribute.js';
+import { ATTR, attributeTypeName, type Attribute, type NonResidentInfo } from './attribute.js';
 import { parseAttributeList, type AttributeListEntry } from './attributes/attribute-list.js';
 import type { MftRecord } from './mft-record.js';
 import type { DataRun } from './runlist.js';
@@ -42,24 +42,52 @@ export interface NtfsFile {
 export const MAX_EXTENSION_RECORDS = 4096;
 
 function fromExtent(a: Attribute, rec: MftRecord): ResolvedAttribute {
-  const nr = a.nonResident;
-  return {
-    type: a.type,
-    name: a.name,
-    flags: a.flags,
-    id: a.id,
-    resident: a.resident,
-    value: a.value,
-    allocatedSize: nr ? nr.allocatedSize : (a.value?.length ?? 0),
-    dataSize: nr ? nr.dataSize : (a.value?.length ?? 0),
-    initializedSize: nr ? nr.initializedSize : (a.value?.length ?? 0),
-    compressionUnit: nr ? nr.compressionUnit : 0,
-    compressedSize: nr ? nr.compressedSize : null,
-    runs: nr ? nr.runs : [],
-    runlistError: nr ? nr.runlistError : null,
-    records: [rec.recordNumber],
-    offset: rec.offset + a.offset,
-  };
+  return new ExtentAttribute(a, rec);
+}
+
+/** One extent as a resolved attribute; a class so its lazy `runs` getter lives on the prototype. */
+class ExtentAttribute implements ResolvedAttribute {
+  readonly type: number;
+  readonly name: string;
+  readonly flags: number;
+  readonly id: number;
+  readonly resident: boolean;
+  readonly value: Uint8Array | null;
+  readonly allocatedSize: number;
+  readonly dataSize: number;
+  readonly initializedSize: number;
+  readonly compressionUnit: number;
+  readonly compressedSize: number | null;
+  readonly records: readonly number[];
+  readonly offset: number;
+  private readonly nr: NonResidentInfo | null;
+
+  constructor(a: Attribute, rec: MftRecord) {
+    const nr = a.nonResident;
+    const size = a.value?.length ?? 0;
+    this.type = a.type;
+    this.name = a.name;
+    this.flags = a.flags;
+    this.id = a.id;
+    this.resident = a.resident;
+    this.value = a.value;
+    this.allocatedSize = nr ? nr.allocatedSize : size;
+    this.dataSize = nr ? nr.dataSize : size;
+    this.initializedSize = nr ? nr.initializedSize : size;
+    this.compressionUnit = nr ? nr.compressionUnit : 0;
+    this.compressedSize = nr ? nr.compressedSize : null;
+    this.records = [rec.recordNumber];
+    this.offset = rec.offset + a.offset;
+    this.nr = nr;
+  }
+
+  get runs(): readonly DataRun[] {
+    return this.nr ? this.nr.runs : [];
+  }
+
+  get runlistError(): WinrescueError | null {
+    return this.nr ? this.nr.runlistError : null;
+  }
 }
 
 function badList(base: MftRecord, message: string, actual?: unknown): never {
@@ -75,23 +103,41 @@ function badList(base: MftRecord, message: string, actual?: unknown): never {
   );
 }
 
-/** Joins a later extent (start VCN > 0) onto the attribute holding the earlier VCNs. */
+/** Joins a later extent (start VCN > 0) onto the attribute holding the earlier VCNs (extents are rare: eager). */
 function join(into: ResolvedAttribute, ext: Attribute, rec: MftRecord, base: MftRecord): ResolvedAttribute {
   const nr = ext.nonResident!;
+  let error = into.runlistError ?? nr.runlistError;
   const lastRun = into.runs[into.runs.length - 1];
   const nextVcn = lastRun ? lastRun.vcn + lastRun.length : 0;
-  if (nr.startVcn !== nextVcn && !into.runlistError && !nr.runlistError) {
-    badList(
-      base,
-      `${attributeTypeName(ext.type)} extent in record ${rec.recordNumber} starts at VCN ${nr.startVcn}, expected ${nextVcn}`,
-      nr.startVcn,
+  if (!error && nr.startVcn !== nextVcn) {
+    error = new WinrescueError(
+      'ntfs.badRunlist',
+      `MFT record ${base.recordNumber}: ${attributeTypeName(ext.type)} extent in record ${rec.recordNumber} starts at VCN ${nr.startVcn}, expected ${nextVcn}`,
+      {
+        offset: rec.offset + ext.offset,
+        structure: 'ntfs.attributeList',
+        record: base.recordNumber,
+        expected: nextVcn,
+        actual: nr.startVcn,
+      },
     );
   }
   return {
-    ...into,
-    runs: [...into.runs, ...nr.runs],
-    runlistError: into.runlistError ?? nr.runlistError,
+    type: into.type,
+    name: into.name,
+    flags: into.flags,
+    id: into.id,
+    resident: into.resident,
+    value: into.value,
+    allocatedSize: into.allocatedSize,
+    dataSize: into.dataSize,
+    initializedSize: into.initializedSize,
+    compressionUnit: into.compressionUnit,
+    compressedSize: into.compressedSize,
+    runs: error ? [] : [...into.runs, ...nr.runs],
+    runlistError: error,
     records: into.records.includes(rec.recordNumber) ? into.records : [...into.records, rec.recordNumber],
+    offset: into.offset,
   };
 }
 

@@ -79,7 +79,8 @@ export function applyFixupsOnRead(b: Uint8Array, where: FixupWhere): void {
         { offset: where.base + end, structure: where.structure, record: where.record, expected: usn, actual },
       );
     }
-    setU16(b, end, le16(b, usaOffset + i * 2));
+    b[end] = b[usaOffset + i * 2]!;
+    b[end + 1] = b[usaOffset + i * 2 + 1]!;
   }
 }
 

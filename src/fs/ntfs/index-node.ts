@@ -3,7 +3,7 @@
 // asciidoc §"Index"; ntfs-3g layout.h INDEX_HEADER, INDEX_ENTRY, INDEX_BLOCK.
 import { WinrescueError, hex } from '../../errors.js';
 import { ascii, i64 } from '../../util/bytes.js';
-import { le16, le32, le8 } from './le.js';
+import { le16, le32, le64, le8 } from './le.js';
 import { applyFixupsOnRead } from './fixup.js';
 import { parseFileReference, type FileReference } from './mft-record.js';
 
@@ -100,10 +100,15 @@ export function parseIndexNode(b: Uint8Array, headerAt: number, where: NodeWhere
       bad(where, off, 'entry points to a child in a leaf node', 'no child', 'child');
     let childVcn: number | null = null;
     if (hasChild) {
-      const v = i64(b, off + length - 8);
-      if (v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER))
-        bad(where, off + length - 8, `child VCN ${v} is impossible`, '>= 0', v);
-      childVcn = Number(v);
+      childVcn = le64(b, off + length - 8);
+      if (childVcn < 0)
+        bad(
+          where,
+          off + length - 8,
+          `child VCN ${i64(b, off + length - 8)} is impossible`,
+          '>= 0',
+          i64(b, off + length - 8),
+        );
     }
     const key = last ? new Uint8Array(0) : b.subarray(off + ENTRY_HEADER, off + ENTRY_HEADER + keyLength);
     let dataOffset = 0;

@@ -30,3 +30,17 @@ export function les64(b: Uint8Array, o: number): number {
 export function le8(b: Uint8Array, o: number): number {
   return b[o]!;
 }
+
+/**
+ * UTF-16LE as stored (unpaired surrogates kept as they are, as NTFS allows them). Short strings, which file
+ * names are, decode faster this way than through TextDecoder.
+ */
+export function utf16(b: Uint8Array, o: number, byteLength: number): string {
+  const n = byteLength >> 1;
+  if (n > 256) return decoder.decode(b.subarray(o, o + n * 2));
+  const units = new Array<number>(n);
+  for (let i = 0; i < n; i++) units[i] = b[o + 2 * i]! | (b[o + 2 * i + 1]! << 8);
+  return String.fromCharCode.apply(null, units);
+}
+
+const decoder = new TextDecoder('utf-16le');

@@ -24,12 +24,17 @@ export interface MftMap {
   readonly runs: readonly DataRun[];
   readonly recordCount: number;
   readonly record0: MftRecord;
+  /** Record 0's bytes as on disk (fixups in place), from wherever record0 came from. */
+  readonly record0Raw: Uint8Array;
 }
+
+const rawCopies = new WeakMap<MftRecord, Uint8Array>();
 
 async function readRecordAt(io: ClusterIo, boot: BootSector, lcn: number, what: string): Promise<MftRecord> {
   const at = lcn * boot.clusterSize;
   const raw = await io.device.read(at, boot.mftRecordSize);
-  const rec = parseMftRecord(raw, MFT_RECORD, at, boot.totalClusters);
+  const rec = parseMftRecord(raw.slice(), MFT_RECORD, at, boot.totalClusters);
+  rawCopies.set(rec, raw);
   if (!rec.inUse || rec.baseReference.record !== 0) {
     throw new WinrescueError('ntfs.badRecord', `${what} at ${hex(at)} is not an in-use base record`, {
       offset: at,
@@ -157,5 +162,10 @@ export async function decodeMftMap(io: ClusterIo, boot: BootSector, warnings: st
     warnings.push(
       `$MFT runs map ${mapped} bytes of its ${nr.dataSize}; records past ${Math.floor(usable / boot.mftRecordSize)} are unreachable`,
     );
-  return { runs, recordCount: Math.floor(usable / boot.mftRecordSize), record0 };
+  return {
+    runs,
+    recordCount: Math.floor(usable / boot.mftRecordSize),
+    record0,
+    record0Raw: rawCopies.get(record0)!,
+  };
 }

@@ -75,16 +75,32 @@ function bad(
  * Parses an MFT record read from disk (fixups still applied on disk; `raw` is modified in place).
  * `base` is the record's absolute offset and `recordNumber` the number we read it as.
  */
-export function parseMftRecord(
-  raw: Uint8Array,
-  recordNumber: number,
-  base: number,
-  totalClusters: number,
-): MftRecord {
-  const signature = ascii(raw, 0, 4);
-  if (signature === SIGNATURE_BAAD)
-    bad(recordNumber, base, 'marked BAAD by chkdsk (torn write)', 0, SIGNATURE_FILE, signature);
-  if (signature !== SIGNATURE_FILE) {
+export interface RecordHeader {
+  readonly usaOffset: number;
+  readonly sequence: number;
+  readonly linkCount: number;
+  readonly firstAttribute: number;
+  readonly flags: number;
+  readonly bytesUsed: number;
+  readonly bytesAllocated: number;
+}
+
+const FILE_MAGIC = [0x46, 0x49, 0x4c, 0x45];
+
+/**
+ * Checks the signature, undoes the fixups (in place) and validates the header fields every reader relies on.
+ * Shared by the full parser and the listing summary.
+ */
+export function checkRecordHeader(raw: Uint8Array, recordNumber: number, base: number): RecordHeader {
+  if (
+    raw[0] !== FILE_MAGIC[0] ||
+    raw[1] !== FILE_MAGIC[1] ||
+    raw[2] !== FILE_MAGIC[2] ||
+    raw[3] !== FILE_MAGIC[3]
+  ) {
+    const signature = ascii(raw, 0, 4);
+    if (signature === SIGNATURE_BAAD)
+      bad(recordNumber, base, 'marked BAAD by chkdsk (torn write)', 0, SIGNATURE_FILE, signature);
     bad(
       recordNumber,
       base,
@@ -101,13 +117,10 @@ export function parseMftRecord(
     record: recordNumber,
   });
   const usaOffset = le16(raw, 4);
-  const sequence = le16(raw, 16);
-  const linkCount = le16(raw, 18);
   const firstAttribute = le16(raw, 20);
-  const flags = le16(raw, 22);
   const bytesUsed = le32(raw, 24);
   const bytesAllocated = le32(raw, 28);
-  if (bytesAllocated !== raw.length)
+  if (bytesAllocated !== raw.length) {
     bad(
       recordNumber,
       base,
@@ -116,6 +129,7 @@ export function parseMftRecord(
       raw.length,
       bytesAllocated,
     );
+  }
   if (bytesUsed > raw.length || bytesUsed < firstAttribute + 4) {
     bad(
       recordNumber,
@@ -136,6 +150,26 @@ export function parseMftRecord(
       firstAttribute,
     );
   }
+  return {
+    usaOffset,
+    sequence: le16(raw, 16),
+    linkCount: le16(raw, 18),
+    firstAttribute,
+    flags: le16(raw, 22),
+    bytesUsed,
+    bytesAllocated,
+  };
+}
+
+export function parseMftRecord(
+  raw: Uint8Array,
+  recordNumber: number,
+  base: number,
+  totalClusters: number,
+): MftRecord {
+  const { usaOffset, sequence, linkCount, firstAttribute, flags, bytesUsed, bytesAllocated } =
+    checkRecordHeader(raw, recordNumber, base);
+  const signature = SIGNATURE_FILE;
   const storedNumber = usaOffset >= HEADER_WITH_NUMBER ? le32(raw, RECORD_NUMBER_FIELD) : null;
   const where = { base, record: recordNumber, totalClusters };
   const attributes: Attribute[] = [];

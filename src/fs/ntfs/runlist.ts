@@ -38,9 +38,16 @@ function bad(where: RunlistWhere, pos: number, message: string, expected?: unkno
 
 /** Little-endian unsigned (signed = false) or two's-complement integer of `n` bytes, exact within 2^53. */
 function readVarInt(b: Uint8Array, at: number, n: number, signed: boolean): number | null {
+  // Up to 6 bytes fit a double exactly: plain arithmetic; 7 and 8 bytes go through BigInt.
+  if (n <= 6) {
+    let v = 0;
+    for (let i = n - 1; i >= 0; i--) v = v * 256 + b[at + i]!;
+    if (signed && n > 0 && (b[at + n - 1]! & 0x80) !== 0) v -= 2 ** (8 * n);
+    return v;
+  }
   let v = 0n;
   for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[at + i]!);
-  if (signed && n > 0 && (b[at + n - 1]! & 0x80) !== 0) v -= 1n << BigInt(8 * n);
+  if (signed && (b[at + n - 1]! & 0x80) !== 0) v -= 1n << BigInt(8 * n);
   if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) return null;
   return Number(v);
 }

@@ -7,16 +7,17 @@ import { ATTR, attributeTypeName } from './attribute.js';
 import { BOOT_SECTOR_SIZE, parseBootSector, type BootSector } from './boot-sector.js';
 import { ByteLru, DEFAULT_CACHE_BYTES } from './cache.js';
 import { compareFileNames, equalUnits, toUnits } from './collation.js';
-import { AttributeStream, isEncrypted, readRuns, type ClusterIo } from './data-stream.js';
+import { AttributeStream, isEncrypted, readRuns, readRunsBuffer, type ClusterIo } from './data-stream.js';
 import { findAttribute, resolveFile, type NtfsFile, type ResolvedAttribute } from './file-record.js';
 import { IndexTree } from './index-tree.js';
 import { parseFileName, NAMESPACE, type FileName, type NamespaceName } from './attributes/file-name.js';
 import { FILE_ATTRIBUTE } from './attributes/standard-information.js';
-import { parseMftRecord, type MftRecord } from './mft-record.js';
+import { MFT_RECORD_IS_DIRECTORY, parseMftRecord, type MftRecord } from './mft-record.js';
 import { decodeMftMap, ROOT_RECORD, UPCASE_RECORD } from './mft-map.js';
 import { parseUpcase, UPCASE_BYTES } from './upcase.js';
 import { parseReparsePoint, REPARSE_TAG, WOF_STREAM } from './attributes/reparse-point.js';
 import type { DataRun } from './runlist.js';
+import { summarizeMftRecord, type RecordSummary } from './record-summary.js';
 import { joinPath, splitPath } from './paths.js';
 import { statFile, type NtfsStat } from './stat.js';
 import { walkVolume, type WalkItem, type WalkOptions } from './walk.js';
@@ -37,6 +38,8 @@ const MAX_PATH_COMPONENTS = 16384;
 /** Records read together by a batch may have gaps of up to this many unwanted records between them. */
 const BATCH_GAP_RECORDS = 16;
 const MAX_BATCH_BYTES = 1024 * 1024;
+/** Record batches read concurrently (bounded: at most this many MiB in flight). */
+const PARALLEL_BATCHES = 4;
 /** Attribute lists, reparse points and similar metadata read whole: no real one comes near 16 MiB. */
 const MAX_METADATA_ATTRIBUTE = 16 * 1024 * 1024;
 
@@ -105,6 +108,7 @@ export class NtfsVolume {
     readonly mftRecordCount: number,
     /** Record 0 as read at open: from $MFTMirr when the $MFT copy is damaged (then a warning says so). */
     private readonly record0: MftRecord,
+    private readonly record0Raw: Uint8Array,
     /** Things that were wrong but worked around at open ($MFTMirr used, backup boot sector used, short image). */
     readonly warnings: string[],
     cacheBytes: number,
@@ -138,6 +142,7 @@ export class NtfsVolume {
       map.runs,
       map.recordCount,
       map.record0,
+      map.record0Raw,
       warnings,
       options.cacheBytes ?? DEFAULT_CACHE_BYTES,
     );
@@ -213,49 +218,92 @@ export class NtfsVolume {
    * record or the error that record gave. Nothing is cached, so a walk does not flush the cache.
    */
   async readRecords(numbers: readonly number[]): Promise<Map<number, MftRecord | WinrescueError>> {
-    const out = new Map<number, MftRecord | WinrescueError>();
+    return this.readRecordsWith(numbers, (raw, n) => this.parseRecord(raw.slice(), n));
+  }
+
+  /**
+   * What a listing needs of each record (`summarizeMftRecord`); directories also come fully parsed, as the
+   * walk opens them next.
+   */
+  async readRecordSummaries(
+    numbers: readonly number[],
+  ): Promise<Map<number, { summary: RecordSummary; record?: MftRecord } | WinrescueError>> {
+    return this.readRecordsWith(numbers, (raw, n) => {
+      const copy = (raw[22]! & MFT_RECORD_IS_DIRECTORY) !== 0 ? raw.slice() : null;
+      const summary = summarizeMftRecord(raw, n, this.recordOffset(n));
+      return copy && summary.i30RootSize >= 0 ? { summary, record: this.parseRecord(copy, n) } : { summary };
+    });
+  }
+
+  /** Reads records in batches (nearby numbers in one device read) and hands each to `parse`. */
+  private async readRecordsWith<T>(
+    numbers: readonly number[],
+    parse: (raw: Uint8Array, n: number) => T,
+  ): Promise<Map<number, T | WinrescueError>> {
+    const out = new Map<number, T | WinrescueError>();
     const sorted = [...new Set(numbers)].sort((a, b) => a - b);
     const rs = this.recordSize;
+    const attempt = (raw: Uint8Array, n: number): T | WinrescueError => {
+      try {
+        return parse(raw, n);
+      } catch (e) {
+        return this.asError(e);
+      }
+    };
+    const groups: number[][] = [];
     let i = 0;
     while (i < sorted.length) {
       const first = sorted[i]!;
+      if (first < 0 || first >= this.mftRecordCount || first === 0) {
+        i++;
+        if (first === 0) out.set(0, attempt(this.record0Raw.slice(), 0));
+        else
+          try {
+            this.checkRecordNumber(first);
+          } catch (e) {
+            out.set(first, this.asError(e));
+          }
+        continue;
+      }
       let j = i;
       while (
         j + 1 < sorted.length &&
+        sorted[j + 1]! < this.mftRecordCount &&
         sorted[j + 1]! - sorted[j]! <= BATCH_GAP_RECORDS &&
         (sorted[j + 1]! - first + 1) * rs <= MAX_BATCH_BYTES
       )
         j++;
-      const last = sorted[j]!;
-      const group = sorted.slice(i, j + 1);
+      groups.push(sorted.slice(i, j + 1));
       i = j + 1;
-      const valid = group.filter((n) => n >= 0 && n < this.mftRecordCount);
-      for (const n of group) {
-        if (valid.includes(n)) continue;
-        try {
-          this.checkRecordNumber(n);
-        } catch (e) {
-          out.set(n, this.asError(e));
-        }
-      }
-      if (valid.length === 0) continue;
-      let buf: Uint8Array | null = new Uint8Array((Math.min(last, this.mftRecordCount - 1) - first + 1) * rs);
+    }
+    const readGroup = async (group: number[]): Promise<void> => {
+      const first = group[0]!;
+      const last = group[group.length - 1]!;
+      let buf: Uint8Array;
       try {
-        await this.readBytes(this.mftRuns, first * rs, buf, `MFT records ${first}..${last}`, first);
+        buf = await readRunsBuffer(this.io, this.mftRuns, first * rs, (last - first + 1) * rs, {
+          label: `MFT records ${first}..${last}`,
+          record: first,
+        });
       } catch {
-        buf = null;
-      }
-      for (const n of valid) {
-        if (buf === null || n === 0) {
-          out.set(n, await this.readRecord(n).catch((e: unknown) => this.asError(e)));
-          continue;
+        // One bad stretch (a truncated image) must not cost the records before it: read them one by one.
+        for (const n of group) {
+          const one = new Uint8Array(rs);
+          try {
+            await this.readBytes(this.mftRuns, n * rs, one, `MFT record ${n}`, n);
+            out.set(n, attempt(one, n));
+          } catch (e) {
+            out.set(n, this.asError(e));
+          }
         }
-        const raw = buf.slice((n - first) * rs, (n - first + 1) * rs);
-        out.set(
-          n,
-          this.errorOf(() => this.parseRecord(raw, n)),
-        );
+        return;
       }
+      // Views: a parser that keeps the bytes (parseRecord) copies them first, so no batch buffer is pinned.
+      for (const n of group) out.set(n, attempt(buf.subarray((n - first) * rs, (n - first + 1) * rs), n));
+    };
+    // A few reads in flight at once: local disks and HTTP range requests both overlap well.
+    for (let g = 0; g < groups.length; g += PARALLEL_BATCHES) {
+      await Promise.all(groups.slice(g, g + PARALLEL_BATCHES).map(readGroup));
     }
     return out;
   }

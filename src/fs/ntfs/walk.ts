@@ -1,13 +1,20 @@
-// Recursive listing from a directory: each directory's $I30 tree walked in collation order, the records of
-// its entries read in batches (nearby records in one device read), each record read once. Damage yields an
-// error item and the walk moves on.
+// Recursive listing from a directory: each directory's $I30 tree walked in collation order (its index
+// allocation read in one piece), the records of its entries read in batches (nearby records in one device
+// read), each record read once. The next directory is fetched while the current one's entries are consumed.
+// Damage yields an error item and the walk moves on.
 import { WinrescueError, isWinrescueError } from '../../errors.js';
 import { ATTR } from './attribute.js';
 import { parseFileName, NAMESPACE, type NamespaceName } from './attributes/file-name.js';
 import type { MftRecord } from './mft-record.js';
+import type { RecordSummary } from './record-summary.js';
 import { isDirectoryFile, streamInfo, type StreamInfo } from './stat.js';
 import { joinPath } from './paths.js';
 import type { NtfsVolume } from './volume.js';
+
+/** A directory's index allocation up to this size is read in one piece when listed (a 100k-entry folder's is ~12 MiB). */
+const WALK_PRELOAD_LIMIT = 16 * 1024 * 1024;
+/** Directories read ahead of the one being listed (each holds its entries' summaries until listed). */
+const PREFETCH_DIRECTORIES = 3;
 
 export interface WalkEntry {
   readonly path: string;
@@ -48,6 +55,92 @@ function errorItem(e: unknown, path: string, record?: number): WalkItem {
   };
 }
 
+interface Pending {
+  name: string;
+  namespace: NamespaceName;
+  record: number;
+  sequence: number;
+}
+
+interface DirFrame {
+  record: number;
+  path: string;
+  /** Read in the parent's batch, so no directory record is read twice. */
+  base?: MftRecord;
+  loading?: Promise<Loaded>;
+}
+
+type Loaded =
+  | {
+      entries: Pending[];
+      records: Map<number, { summary: RecordSummary; record?: MftRecord } | WinrescueError>;
+    }
+  | { error: unknown };
+
+async function loadDirectory(vol: NtfsVolume, dir: DirFrame, options: WalkOptions): Promise<Loaded> {
+  try {
+    const file = await vol.file(dir.record, dir.base);
+    const tree = await vol.index(file);
+    await tree.preload(WALK_PRELOAD_LIMIT);
+    const entries: Pending[] = [];
+    for await (const e of tree.entries()) {
+      const fn = parseFileName(e.key, dir.record);
+      if (fn.namespace === NAMESPACE.DOS && !options.includeDos) continue;
+      const ref = e.fileReference!;
+      if (ref.record === dir.record) continue;
+      entries.push({
+        name: fn.name,
+        namespace: fn.namespaceName,
+        record: ref.record,
+        sequence: ref.sequence,
+      });
+    }
+    return { entries, records: await vol.readRecordSummaries(entries.map((e) => e.record)) };
+  } catch (error) {
+    return { error };
+  }
+}
+
+function fromSummary(s: RecordSummary, e: Pending, path: string, parent: number): WalkEntry {
+  const isDir = s.i30RootSize >= 0;
+  return {
+    path,
+    name: e.name,
+    namespace: e.namespace,
+    record: e.record,
+    sequence: s.sequence,
+    parent,
+    type: isDir ? 'dir' : 'file',
+    size: isDir ? 0 : (s.streams.find((x) => x.name === '')?.size ?? 0),
+    streams: s.streams,
+    indexes: s.indexes,
+    indexRootSize: Math.max(0, s.i30RootSize),
+  };
+}
+
+/** Records with an attribute list: their attributes are spread over extension records. */
+async function fromFile(vol: NtfsVolume, e: Pending, path: string, parent: number): Promise<WalkEntry> {
+  const file = await vol.file(e.record);
+  const isDir = isDirectoryFile(file);
+  const data = file.attributes.find((a) => a.type === ATTR.DATA && a.name === '');
+  const i30 = file.attributes.find((a) => a.type === ATTR.INDEX_ROOT && a.name === '$I30');
+  return {
+    path,
+    name: e.name,
+    namespace: e.namespace,
+    record: e.record,
+    sequence: file.base.sequence,
+    parent,
+    type: isDir ? 'dir' : 'file',
+    size: isDir ? 0 : (data?.dataSize ?? 0),
+    streams: file.attributes.filter((a) => a.type === ATTR.DATA).map(streamInfo),
+    indexes: file.attributes
+      .filter((a) => a.type === ATTR.INDEX_ROOT && a.name !== '$I30')
+      .map((a) => ({ name: a.name, rootSize: a.dataSize })),
+    indexRootSize: i30?.dataSize ?? 0,
+  };
+}
+
 export async function* walkVolume(
   vol: NtfsVolume,
   rootPath = '/',
@@ -61,113 +154,83 @@ export async function* walkVolume(
     return;
   }
   const visited = new Set<number>([start.record]);
-  const stack: { record: number; path: string }[] = [{ record: start.record, path: start.path }];
+  const stack: DirFrame[] = [{ record: start.record, path: start.path }];
   while (stack.length > 0) {
     const dir = stack.pop()!;
-    type Pending = {
-      name: string;
-      namespace: NamespaceName;
-      record: number;
-      sequence: number;
-      parent: number;
-    };
-    const entries: Pending[] = [];
-    try {
-      const file = await vol.file(dir.record);
-      const tree = await vol.index(file);
-      for await (const e of tree.entries()) {
-        const fn = parseFileName(e.key, dir.record);
-        if (fn.namespace === NAMESPACE.DOS && !options.includeDos) continue;
-        const ref = e.fileReference!;
-        if (ref.record === dir.record) continue;
-        entries.push({
-          name: fn.name,
-          namespace: fn.namespaceName,
-          record: ref.record,
-          sequence: ref.sequence,
-          parent: dir.record,
-        });
-      }
-    } catch (e) {
-      yield errorItem(e, dir.path, dir.record);
+    const loaded = await (dir.loading ?? loadDirectory(vol, dir, options));
+    if ('error' in loaded) {
+      yield errorItem(loaded.error, dir.path, dir.record);
       continue;
     }
-    const records = await vol.readRecords(entries.map((e) => e.record));
-    const subdirs: { record: number; path: string }[] = [];
-    for (const e of entries) {
+    const items: WalkItem[] = [];
+    const subdirs: DirFrame[] = [];
+    for (const e of loaded.entries) {
       const path = joinPath(dir.path, e.name);
-      const rec = records.get(e.record)!;
-      if (!(rec as MftRecord).attributes) {
-        yield errorItem(rec, path, e.record);
+      const got = loaded.records.get(e.record)!;
+      if (got instanceof WinrescueError) {
+        items.push(errorItem(got, path, e.record));
         continue;
       }
-      const base = rec as MftRecord;
-      if (
-        !base.inUse ||
-        base.baseReference.record !== 0 ||
-        (e.sequence !== 0 && base.sequence !== e.sequence)
-      ) {
-        yield errorItem(
-          new WinrescueError(
-            'ntfs.badIndex',
-            `index entry ${path} points to record ${e.record} sequence ${e.sequence}, but that record ${base.inUse ? `has sequence ${base.sequence}` : 'is not in use'}`,
-            {
-              structure: 'ntfs.index',
-              record: dir.record,
-              offset: base.offset,
-              expected: e.sequence,
-              actual: base.sequence,
-            },
-          ),
-          path,
-          e.record,
-        );
-        continue;
-      }
-      let file;
-      try {
-        file = await vol.file(e.record, base);
-      } catch (err) {
-        yield errorItem(err, path, e.record);
-        continue;
-      }
-      const isDir = isDirectoryFile(file);
-      const data = file.attributes.find((a) => a.type === ATTR.DATA && a.name === '');
-      const i30 = file.attributes.find((a) => a.type === ATTR.INDEX_ROOT && a.name === '$I30');
-      yield {
-        value: {
-          path,
-          name: e.name,
-          namespace: e.namespace,
-          record: e.record,
-          sequence: base.sequence,
-          parent: e.parent,
-          type: isDir ? 'dir' : 'file',
-          size: isDir ? 0 : (data?.dataSize ?? 0),
-          streams: file.attributes.filter((a) => a.type === ATTR.DATA).map(streamInfo),
-          indexes: file.attributes
-            .filter((a) => a.type === ATTR.INDEX_ROOT && a.name !== '$I30')
-            .map((a) => ({ name: a.name, rootSize: a.dataSize })),
-          indexRootSize: i30?.dataSize ?? 0,
-        },
-      };
-      if (isDir) {
-        if (visited.has(e.record)) {
-          yield errorItem(
+      const rec = got.summary;
+      if (!rec.inUse || rec.baseRecord !== 0 || (e.sequence !== 0 && rec.sequence !== e.sequence)) {
+        const why = rec.inUse ? `has sequence ${rec.sequence}` : 'is not in use';
+        items.push(
+          errorItem(
             new WinrescueError(
-              'ntfs.indexLoop',
-              `directory ${path} (record ${e.record}) is reached twice: the directory tree loops`,
-              { record: e.record, structure: 'ntfs.index' },
+              'ntfs.badIndex',
+              `index entry ${path} points to record ${e.record} sequence ${e.sequence}, but that record ${why}`,
+              {
+                structure: 'ntfs.index',
+                record: dir.record,
+                offset: rec.offset,
+                expected: e.sequence,
+                actual: rec.sequence,
+              },
             ),
             path,
             e.record,
-          );
-          continue;
-        }
-        visited.add(e.record);
-        subdirs.push({ record: e.record, path });
+          ),
+        );
+        continue;
       }
+      let entry: WalkEntry;
+      try {
+        entry = rec.hasAttributeList
+          ? await fromFile(vol, e, path, dir.record)
+          : fromSummary(rec, e, path, dir.record);
+      } catch (err) {
+        items.push(errorItem(err, path, e.record));
+        continue;
+      }
+      items.push({ value: entry });
+      const isDir = entry.type === 'dir';
+      if (!isDir) continue;
+      if (visited.has(e.record)) {
+        items.push(
+          errorItem(
+            new WinrescueError(
+              'ntfs.indexLoop',
+              `directory ${path} (record ${e.record}) is reached twice: the directory tree loops`,
+              {
+                record: e.record,
+                structure: 'ntfs.index',
+              },
+            ),
+            path,
+            e.record,
+          ),
+        );
+        continue;
+      }
+      visited.add(e.record);
+      subdirs.push({ record: e.record, path, ...(got.record ? { base: got.record } : {}) });
     }
     for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
+    // Start reading the next directories now, so their I/O overlaps with the consumer of this one's entries.
+    for (let k = 1; k <= PREFETCH_DIRECTORIES && k <= stack.length; k++) {
+      const next = stack[stack.length - k]!;
+      next.loading ??= loadDirectory(vol, next, options);
+    }
+    yield* items;
   }
 }

@@ -1,8 +1,7 @@
 // $FILE_NAME (0x30), also the key of $I30 index entries: flatcap linux-ntfs ntfs/attributes/file_name.html;
 // libfsntfs asciidoc §"The file name attribute"; ntfs-3g layout.h FILE_NAME_ATTR.
 import { WinrescueError } from '../../../errors.js';
-import { i64, utf16le } from '../../../util/bytes.js';
-import { le16, le32, le8 } from '../le.js';
+import { le16, le32, le64, le8, utf16 } from '../le.js';
 import { parseFileReference, type FileReference } from '../mft-record.js';
 import { parseTimes, type NtfsTimes } from './standard-information.js';
 import { tooShort } from './common.js';
@@ -42,25 +41,41 @@ export function parseFileName(v: Uint8Array, record?: number): FileName {
       actual: namespace,
     });
   }
-  const units = new Uint16Array(nameLength);
-  for (let i = 0; i < nameLength; i++) units[i] = le16(v, NAME_FIELD + i * 2);
-  const size = (at: number): number => {
-    const x = i64(v, at);
-    return x < 0n || x > BigInt(Number.MAX_SAFE_INTEGER) ? 0 : Number(x);
-  };
-  return {
-    parent: parseFileReference(v, 0),
-    // Four FILETIMEs per name: converted only when asked for (a walk reads thousands of names, not their times).
-    get times(): NtfsTimes {
-      return parseTimes(v, 8);
-    },
-    allocatedSize: size(40),
-    dataSize: size(48),
-    fileAttributes: le32(v, 56),
-    reparseTag: le32(v, 60),
-    namespace,
-    namespaceName: NAMESPACE_NAMES[namespace]!,
-    name: utf16le(v, NAME_FIELD, nameLength * 2),
-    units,
-  };
+  return new FileNameValue(v, nameLength, namespace);
+}
+
+/** A class, not an object literal with getters: V8 keeps one shape for the thousands a listing makes. */
+class FileNameValue implements FileName {
+  readonly parent: FileReference;
+  readonly allocatedSize: number;
+  readonly dataSize: number;
+  readonly fileAttributes: number;
+  readonly reparseTag: number;
+  readonly namespaceName: NamespaceName;
+  readonly name: string;
+
+  constructor(
+    private readonly v: Uint8Array,
+    private readonly nameLength: number,
+    readonly namespace: number,
+  ) {
+    this.parent = parseFileReference(v, 0);
+    this.allocatedSize = Math.max(0, le64(v, 40));
+    this.dataSize = Math.max(0, le64(v, 48));
+    this.fileAttributes = le32(v, 56);
+    this.reparseTag = le32(v, 60);
+    this.namespaceName = NAMESPACE_NAMES[namespace]!;
+    this.name = utf16(v, NAME_FIELD, nameLength * 2);
+  }
+
+  /** Four FILETIMEs per name: converted only when asked for (a walk reads thousands of names, not their times). */
+  get times(): NtfsTimes {
+    return parseTimes(this.v, 8);
+  }
+
+  get units(): Uint16Array {
+    const units = new Uint16Array(this.nameLength);
+    for (let i = 0; i < this.nameLength; i++) units[i] = le16(this.v, NAME_FIELD + i * 2);
+    return units;
+  }
 }

@@ -1,0 +1,59 @@
+// Benchmark (not part of `npm test`): full recursive listing (names, records, sizes) of the many-files volume
+// against `fls -r -p` on the same image. Goal: <= 0.5x fls's wall time, peak RSS < 150 MiB.
+// Run: npx tsx test/fs/ntfs/bench-walk.ts [count]   (default 200000; the volume comes from the fixture factory)
+import { spawnSync } from 'node:child_process';
+import { FileDevice } from '../../../src/disk/file-device.js';
+import { openNtfs } from '../../../src/fs/ntfs/index.js';
+import { CountingDevice } from '../../../src/disk/counting-device.js';
+import { buildManyFilesVolume } from '../../fixtures/many-files.js';
+
+const count = Number(process.argv[2] ?? 200000);
+const v = await buildManyFilesVolume(count);
+
+let peak = 0;
+const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+const t0 = performance.now();
+const file = await FileDevice.open(v.image, { readOnly: true });
+const dev = new CountingDevice(file);
+const vol = await openNtfs(dev);
+let entries = 0;
+let errors = 0;
+let bytes = 0;
+for await (const it of vol.walk('/')) {
+  if ('error' in it) errors++;
+  else {
+    entries++;
+    bytes += it.value.size;
+  }
+}
+const ours = performance.now() - t0;
+clearInterval(sampler);
+peak = Math.max(peak, process.memoryUsage().rss);
+await file.close();
+
+const t1 = performance.now();
+const fls = spawnSync('fls', ['-r', '-p', v.image], { maxBuffer: 1 << 30 });
+const theirs = performance.now() - t1;
+const flsLines = fls.stdout.toString().split('\n').filter((l) => l && !l.includes('$OrphanFiles')).length;
+
+console.log(
+  JSON.stringify(
+    {
+      files: count,
+      ourEntries: entries,
+      ourErrors: errors,
+      dataBytes: bytes,
+      ourMs: Math.round(ours),
+      flsLines,
+      flsMs: Math.round(theirs),
+      ratio: +(ours / theirs).toFixed(3),
+      peakRssMiB: Math.round(peak / 1048576),
+      deviceReads: dev.reads,
+      deviceMiB: Math.round(dev.bytesRead / 1048576),
+      cacheHits: vol.cache.hits,
+      cacheMisses: vol.cache.misses,
+    },
+    null,
+    1,
+  ),
+);
