@@ -67,7 +67,15 @@ export async function volumeInfo(vol: NtfsVolume): Promise<NtfsInfo> {
     logfile = logfileStatus(page0, page1, vol.recordOffset(LOGFILE_RECORD));
   } catch (e) {
     if (!isWinrescueError(e)) throw e;
-    logfile = { state: 'unreadable', page: null, currentLsn: null, chkdsk: false, problems: [e.message] };
+    logfile = {
+      state: 'unreadable',
+      page: null,
+      currentLsn: null,
+      clientRestartLsn: null,
+      oldestLsn: null,
+      chkdsk: false,
+      problems: [e.message],
+    };
   }
   let hibernation: NtfsInfo['hibernation'] = { present: false, signature: null, hibernated: false };
   try {

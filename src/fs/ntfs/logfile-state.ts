@@ -9,6 +9,8 @@ export const RESTART_SIGNATURES = ['RSTR', 'CHKD'] as const;
 const LOGFILE_NO_CLIENT = 0xffff;
 const RESTART_VOLUME_IS_CLEAN = 0x0002;
 const RESTART_AREA_MIN = 48;
+/** LOG_CLIENT_RECORD: oldest LSN, client restart LSN, links, sequence, name (64 UTF-16 units). */
+const LOG_CLIENT_RECORD_SIZE = 160;
 /** The first restart page is read at this size; the second sits one system page further on. */
 export const FIRST_PAGE_PROBE = 4096;
 const MIN_PAGE = 512;
@@ -26,6 +28,10 @@ export interface RestartPage {
   readonly clientInUseList: number;
   readonly flags: number;
   readonly clean: boolean;
+  /** The (in-use, else first) log client's restart LSN: its last checkpoint. */
+  readonly clientRestartLsn: bigint | null;
+  /** That client's oldest LSN still needed: where a replay starts reading the log. */
+  readonly oldestLsn: bigint | null;
 }
 
 export interface LogfileStatus {
@@ -33,6 +39,8 @@ export interface LogfileStatus {
   /** Which restart page decided: 0 (first) or 1 (second), null if none. */
   readonly page: 0 | 1 | null;
   readonly currentLsn: bigint | null;
+  readonly clientRestartLsn: bigint | null;
+  readonly oldestLsn: bigint | null;
   /** chkdsk ran and left CHKD pages. */
   readonly chkdsk: boolean;
   readonly problems: readonly string[];
@@ -70,6 +78,11 @@ export function parseRestartPage(page: Uint8Array, base: number): RestartPage {
     );
   }
   const clientInUseList = u16(b, restartOffset + 12);
+  const clientArray = restartOffset + u16(b, restartOffset + 22);
+  const client =
+    clientArray + (clientInUseList === LOGFILE_NO_CLIENT ? 0 : clientInUseList) * LOG_CLIENT_RECORD_SIZE;
+  const clientRestartLsn = client + 16 <= b.length ? u64(b, client + 8) : null;
+  const oldestLsn = client + 16 <= b.length ? u64(b, client) : null;
   const flags = u16(b, restartOffset + 14);
   return {
     signature,
@@ -81,6 +94,8 @@ export function parseRestartPage(page: Uint8Array, base: number): RestartPage {
     clientInUseList,
     flags,
     clean: clientInUseList === LOGFILE_NO_CLIENT || (flags & RESTART_VOLUME_IS_CLEAN) !== 0,
+    clientRestartLsn,
+    oldestLsn,
   };
 }
 
@@ -90,7 +105,15 @@ export function parseRestartPage(page: Uint8Array, base: number): RestartPage {
  */
 export function logfileStatus(first: Uint8Array, second: Uint8Array | null, base: number): LogfileStatus {
   if (allFF(first) && (second === null || allFF(second)))
-    return { state: 'empty', page: null, currentLsn: null, chkdsk: false, problems: [] };
+    return {
+      state: 'empty',
+      page: null,
+      currentLsn: null,
+      clientRestartLsn: null,
+      oldestLsn: null,
+      chkdsk: false,
+      problems: [],
+    };
   const problems: string[] = [];
   const pages: (RestartPage | null)[] = [first, second].map((p, i) => {
     if (p === null) return null;
@@ -109,12 +132,23 @@ export function logfileStatus(first: Uint8Array, second: Uint8Array | null, base
   if (pages[0] && pages[1]) pick = pages[1].currentLsn > pages[0].currentLsn ? 1 : 0;
   else if (pages[0]) pick = 0;
   else if (pages[1]) pick = 1;
-  if (pick === null) return { state: 'unreadable', page: null, currentLsn: null, chkdsk: false, problems };
+  if (pick === null)
+    return {
+      state: 'unreadable',
+      page: null,
+      currentLsn: null,
+      clientRestartLsn: null,
+      oldestLsn: null,
+      chkdsk: false,
+      problems,
+    };
   const p = pages[pick]!;
   return {
     state: p.clean ? 'clean' : 'dirty',
     page: pick,
     currentLsn: p.currentLsn,
+    clientRestartLsn: p.clientRestartLsn,
+    oldestLsn: p.oldestLsn,
     chkdsk: pages.some((x) => x?.signature === 'CHKD'),
     problems,
   };

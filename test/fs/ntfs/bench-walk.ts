@@ -34,7 +34,10 @@ await file.close();
 const t1 = performance.now();
 const fls = spawnSync('fls', ['-r', '-p', v.image], { maxBuffer: 1 << 30 });
 const theirs = performance.now() - t1;
-const flsLines = fls.stdout.toString().split('\n').filter((l) => l && !l.includes('$OrphanFiles')).length;
+const flsLines = fls.stdout
+  .toString()
+  .split('\n')
+  .filter((l) => l && !l.includes('$OrphanFiles')).length;
 
 console.log(
   JSON.stringify(

@@ -15,7 +15,10 @@ const KiB = 1024;
 const METADATA_BUDGET = 256 * KiB;
 const MAX_DEVICE_READS = 40;
 
-async function budgetFor(image: string, path: string): Promise<{ bytes: number; reads: number; size: number; sha: string }> {
+async function budgetFor(
+  image: string,
+  path: string,
+): Promise<{ bytes: number; reads: number; size: number; sha: string }> {
   const file = await FileDevice.open(image, { readOnly: true });
   const dev = new CountingDevice(file);
   try {

@@ -181,3 +181,69 @@ export function bounded(
 ): { status: number; stdout: string; stderr: string } {
   return runStatus('timeout', [String(seconds), cmd, ...args]);
 }
+
+/**
+ * Edits MFT record `n` in place: the update sequence is undone, `edit` changes the bytes, the sequence is
+ * stamped again (same USN, so only the edited bytes change on disk).
+ */
+export function editRecord(
+  image: string,
+  n: number,
+  edit: (rec: Uint8Array, view: DataView) => void,
+): number {
+  const g = geometry(image);
+  const at = recordOffset(image, n);
+  const rec = readAt(image, at, g.recordSize);
+  const view = new DataView(rec.buffer);
+  const usa = view.getUint16(4, true);
+  const count = view.getUint16(6, true);
+  const usn = view.getUint16(usa, true);
+  for (let i = 1; i < count; i++) view.setUint16(i * 512 - 2, view.getUint16(usa + 2 * i, true), true);
+  edit(rec, view);
+  for (let i = 1; i < count; i++) {
+    view.setUint16(usa + 2 * i, view.getUint16(i * 512 - 2, true), true);
+    view.setUint16(i * 512 - 2, usn, true);
+  }
+  writeAt(image, at, rec);
+  // Records 0-3 have a copy in $MFTMirr that ntfs-3g compares with: keep it equal.
+  if (n < 4) writeAt(image, g.mftMirrLcn * g.clusterSize + n * g.recordSize, rec);
+  return at;
+}
+
+/** Offset of the first attribute of `type` in an (update-sequence-free) record, or -1. */
+export function findAttr(view: DataView, type: number): number {
+  let off = view.getUint16(20, true);
+  while (off + 8 <= view.byteLength && view.getUint32(off, true) !== 0xffffffff) {
+    if (view.getUint32(off, true) === type) return off;
+    off += view.getUint32(off + 4, true);
+  }
+  return -1;
+}
+
+/** Appends a resident attribute (type, value) before the end marker of record `n`. */
+export function appendResidentAttribute(image: string, n: number, type: number, value: Uint8Array): void {
+  editRecord(image, n, (rec, view) => {
+    const end = findAttr(view, 0xffffffff) >= 0 ? -1 : endMarker(view);
+    const length = (24 + value.length + 7) & ~7;
+    const used = view.getUint32(24, true);
+    if (used + length > view.getUint32(28, true)) throw new Error('record full');
+    const id = view.getUint16(40, true);
+    rec.fill(0, end, end + length);
+    view.setUint32(end, type, true);
+    view.setUint32(end + 4, length, true);
+    view.setUint16(end + 14, id, true);
+    view.setUint32(end + 16, value.length, true);
+    view.setUint16(end + 20, 24, true);
+    rec.set(value, end + 24);
+    view.setUint32(end + length, 0xffffffff, true);
+    view.setUint32(end + length + 4, 0, true);
+    view.setUint32(24, used + length, true);
+    view.setUint16(40, id + 1, true);
+  });
+}
+
+function endMarker(view: DataView): number {
+  let off = view.getUint16(20, true);
+  while (view.getUint32(off, true) !== 0xffffffff) off += view.getUint32(off + 4, true);
+  return off;
+}

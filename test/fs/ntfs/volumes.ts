@@ -30,6 +30,8 @@ export interface VolumeSpec {
   extras?: boolean;
   /** Leave out the multi-MiB files (for the fuzz fixture, copied thousands of times in memory). */
   small?: boolean;
+  /** Put a hiberfil.sys in the root starting with these 4 bytes ('HIBR', 'wake', ...). */
+  hiberfil?: string;
 }
 
 /** Deterministic pseudo-random bytes (xorshift), so cached images are reproducible. */
@@ -97,7 +99,7 @@ function makeTree(root: string, spec: VolumeSpec): void {
 /** Path of a cached volume image built to `spec` (built on first use). */
 export function buildVolume(spec: VolumeSpec): string {
   const key = createHash('sha256')
-    .update(JSON.stringify({ v: 3, ...spec }))
+    .update(JSON.stringify({ v: 4, ...spec }))
     .digest('hex')
     .slice(0, 16);
   const dir = join(CACHE_DIR, 'ntfs-reader');
@@ -118,6 +120,15 @@ export function buildVolume(spec: VolumeSpec): string {
     const wim = join(t.dir, 'x.wim');
     run('wimlib-imagex', ['capture', tree, wim, '--compress=none', '--no-acls']);
     run('wimlib-imagex', ['apply', wim, '1', img]);
+    // wimlib's capture leaves hiberfil.sys out (its default exclusions): ntfs-3g writes it instead.
+    if (spec.hiberfil) {
+      const src = join(t.dir, 'hiberfil');
+      writeFileSync(
+        src,
+        new Uint8Array([...new TextEncoder().encode(spec.hiberfil), ...new Uint8Array(8188)]),
+      );
+      run('ntfscp', ['-q', img, src, '/hiberfil.sys']);
+    }
     if (spec.extras !== false) {
       const src = join(t.dir, 'ads');
       writeFileSync(src, ADS_BYTES);
