@@ -26,6 +26,7 @@ import {
   walkAll,
 } from './oracle.js';
 import type { WalkEntry } from '../../../src/fs/ntfs/index.js';
+import { buildManyFilesVolume } from '../../fixtures/many-files.js';
 
 /** Files hashed against icat per volume: all of them on small volumes, a sample of the big directory. */
 const BIG_DIR_SAMPLE_EVERY = 97;
@@ -149,3 +150,21 @@ for (const spec of [
     }
   });
 }
+
+test('100,000-file factory volume (fragmented $MFT, 5,000-entry folder, 1,000 hard links): walk equals fls', async () => {
+  const v = await buildManyFilesVolume(100000);
+  const { vol, close } = await openImage(v.image);
+  try {
+    const { entries, errors } = await walkAll(vol);
+    assert.deepEqual(errors, []);
+    const ours = entries.flatMap(entryLines).sort();
+    const theirs = flsLines(v.image);
+    assert.deepEqual(ours, theirs, diffLines(ours, theirs));
+    for (const s of v.manifest.samples.slice(0, 20)) {
+      const data = await (await vol.openStream((await vol.lookup(mixCase(s.path))).record)).readAll();
+      assert.equal(sha256(data), s.sha256, s.path);
+    }
+  } finally {
+    await close();
+  }
+});

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sharedSkip, testdataFile } from '../../helpers/testdata.js';
 import { run } from '../../helpers/tools.js';
-import { buildVolume, DRIVER, DRIVER_TWIN } from './volumes.js';
+import { buildVolume, DRIVER, DRIVER_TWIN, HARD_LINK_TARGET, HARD_LINKS } from './volumes.js';
 import { openImage, tskOffset } from './oracle.js';
 
 interface IstatFacts {

@@ -59,6 +59,9 @@ export const ADS_NAME = 'Zone.Identifier';
 export const ADS_BYTES = new TextEncoder().encode('[ZoneTransfer]\r\nZoneId=3\r\n');
 export const EXTENDED_FILE = '/extended/grown.bin';
 export const EXTENDED_SIZE = 300000;
+export const ISLANDS = 300;
+export const HARD_LINK_TARGET = '/links/target.bin';
+export const HARD_LINKS = 80;
 export const DRIVER = '/Windows/System32/drivers/acpi.sys';
 export const DRIVER_TWIN =
   '/Windows/WinSxS/amd64_acpi.inf_31bf3856ad364e35_10.0.17763.1_none_5a4ef4c1b0d4c1e4/acpi.sys';
@@ -92,6 +95,21 @@ function makeTree(root: string, spec: VolumeSpec): void {
   writeSync(fd, seeded(8192, 6), 0, 8192, far);
   ftruncateSync(fd, far + 1024 * 1024);
   closeSync(fd);
+  if (!spec.small) {
+    // 300 data islands between holes: wimlib writes ~600 runs, more than a record holds, so ntfs-3g moves
+    // $DATA extents (and names) to extension records under a non-resident $ATTRIBUTE_LIST.
+    const isl = openSync(join(root, 'islands.bin'), 'w');
+    for (let k = 0; k < ISLANDS; k++) writeSync(isl, seeded(4096, 1000 + k), 0, 4096, k * 8192);
+    ftruncateSync(isl, ISLANDS * 8192);
+    closeSync(isl);
+    // 80 names for one file: the $FILE_NAME attributes overflow the record into extension records too.
+    file(HARD_LINK_TARGET.slice(1), seeded(1000, 7));
+    for (let i = 1; i <= HARD_LINKS; i++)
+      linkSync(
+        join(root, HARD_LINK_TARGET.slice(1)),
+        join(root, `links/hard link number ${i} with a fairly long name.bin`),
+      );
+  }
   for (let i = 0; i < (spec.bigDir ?? 0); i++)
     file(`big/entry ${String(i).padStart(5, '0')} of the big directory.dat`, `#${i}\n`);
 }
@@ -99,7 +117,7 @@ function makeTree(root: string, spec: VolumeSpec): void {
 /** Path of a cached volume image built to `spec` (built on first use). */
 export function buildVolume(spec: VolumeSpec): string {
   const key = createHash('sha256')
-    .update(JSON.stringify({ v: 4, ...spec }))
+    .update(JSON.stringify({ v: 5, ...spec }))
     .digest('hex')
     .slice(0, 16);
   const dir = join(CACHE_DIR, 'ntfs-reader');
