@@ -59,6 +59,28 @@ test('stat of a hard-linked driver lists both names (System32 and its WinSxS twi
   }
 });
 
+test('a file with 81 names in extension records (attribute list): stat lists every name istat lists', async () => {
+  const image = buildVolume({ sizeMiB: 48, bigDir: 2100 });
+  const { vol, close } = await openImage(image);
+  try {
+    const ref = await vol.lookup(HARD_LINK_TARGET);
+    const st = await vol.stat(ref.record);
+    const facts = istat(image, ref.record);
+    assert.ok(st.extensionRecords.length >= 1, 'names spill into extension records');
+    assert.equal(st.names.length, HARD_LINKS + 1);
+    assert.equal(st.linkCount, facts.links);
+    assert.deepEqual(st.names.map((n) => n.name).sort(), facts.names.map((n) => n.name).sort());
+    assert.ok(st.names.every((n) => n.path?.startsWith('/links/')));
+    const islands = await vol.stat((await vol.lookup('/islands.bin')).record);
+    assert.ok(
+      islands.attributes.some((a) => a.type === 0x80 && a.records.length >= 2),
+      'the $DATA is split over records',
+    );
+  } finally {
+    await close();
+  }
+});
+
 test(
   'security ids and owners from $Secure match istat on a Windows-made volume',
   { skip: sharedSkip() },
