@@ -17,6 +17,8 @@ export const INDEX_ENTRY_HAS_CHILD = 0x01;
 export const INDEX_ENTRY_LAST = 0x02;
 /** A node with more entries than this is corrupt (the smallest entry is 16 bytes; nodes are <= 64 KiB). */
 const MAX_ENTRIES_PER_NODE = 4096;
+/** Shared by every entry without a key or data (never written to). */
+const EMPTY = new Uint8Array(0);
 
 export interface IndexEntry {
   /** $I30: the file the entry names. View indexes: null (their first 8 bytes are data offset/length). */
@@ -110,10 +112,10 @@ export function parseIndexNode(b: Uint8Array, headerAt: number, where: NodeWhere
           i64(b, off + length - 8),
         );
     }
-    const key = last ? new Uint8Array(0) : b.subarray(off + ENTRY_HEADER, off + ENTRY_HEADER + keyLength);
+    const key = last ? EMPTY : b.subarray(off + ENTRY_HEADER, off + ENTRY_HEADER + keyLength);
     let dataOffset = 0;
     let dataLength = 0;
-    let data: Uint8Array = new Uint8Array(0);
+    let data: Uint8Array = EMPTY;
     if (!where.fileNameIndex && !last) {
       dataOffset = le16(b, off);
       dataLength = le16(b, off + 2);

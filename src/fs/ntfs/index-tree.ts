@@ -163,6 +163,40 @@ export class IndexTree {
     seen.add(vcn);
   }
 
+  /**
+   * Every entry in collation order, as an array: the same walk as entries() but awaiting only per node, not
+   * per entry (a listing of 200,000 names would otherwise spend more time in promise hand-offs than parsing).
+   */
+  async collectEntries(): Promise<IndexEntry[]> {
+    const out: IndexEntry[] = [];
+    const seen = new Set<number>();
+    const nodes: IndexNode[] = [this.rootNode];
+    const index: number[] = [0];
+    const down: boolean[] = [false];
+    while (nodes.length > 0) {
+      const top = nodes.length - 1;
+      const e = nodes[top]!.entries[index[top]!];
+      if (!e) {
+        nodes.pop();
+        index.pop();
+        down.pop();
+        continue;
+      }
+      if (e.childVcn !== null && !down[top]) {
+        down[top] = true;
+        this.guard(seen, e.childVcn, top + 1);
+        nodes.push(await this.child(e.childVcn));
+        index.push(0);
+        down.push(false);
+        continue;
+      }
+      down[top] = false;
+      index[top]!++;
+      if (!e.last) out.push(e);
+    }
+    return out;
+  }
+
   /** Every entry in collation order (in-order walk), each node read once. */
   async *entries(): AsyncGenerator<IndexEntry> {
     const seen = new Set<number>();

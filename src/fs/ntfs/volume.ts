@@ -20,7 +20,7 @@ import type { DataRun } from './runlist.js';
 import { summarizeMftRecord, type RecordSummary } from './record-summary.js';
 import { joinPath, splitPath } from './paths.js';
 import { statFile, type NtfsStat } from './stat.js';
-import { walkVolume, type WalkItem, type WalkOptions } from './walk.js';
+import { walkBatches, walkVolume, type WalkItem, type WalkOptions } from './walk.js';
 import { volumeInfo, type NtfsInfo } from './info.js';
 import { lookupSecurityDescriptor } from './secure.js';
 import type { SecurityDescriptor } from './attributes/security-descriptor.js';
@@ -233,6 +233,24 @@ export class NtfsVolume {
       const summary = summarizeMftRecord(raw, n, this.recordOffset(n));
       return copy && summary.i30RootSize >= 0 ? { summary, record: this.parseRecord(copy, n) } : { summary };
     });
+  }
+
+  /** `count` records from `first` as one buffer (fixups still in place), for sequential scans. */
+  async readMftBytes(first: number, count: number): Promise<Uint8Array> {
+    const rs = this.recordSize;
+    return readRunsBuffer(this.io, this.mftRuns, first * rs, count * rs, {
+      label: `MFT records ${first}..${first + count - 1}`,
+      record: first,
+    });
+  }
+
+  /** Parses record `n` from bytes as read (the bytes are modified), or the typed error it gives. */
+  parseRecordBytes(raw: Uint8Array, n: number): MftRecord | WinrescueError {
+    try {
+      return n === 0 ? this.parseRecord(this.record0Raw.slice(), 0) : this.parseRecord(raw, n);
+    } catch (e) {
+      return this.asError(e);
+    }
   }
 
   /** Reads records in batches (nearby numbers in one device read) and hands each to `parse`. */
@@ -550,6 +568,14 @@ export class NtfsVolume {
   /** Recursive listing under `rootPath`: values, or errors for the parts that could not be read. */
   walk(rootPath = '/', options: WalkOptions = {}): AsyncGenerator<WalkItem> {
     return walkVolume(this, rootPath, options);
+  }
+
+  /**
+   * The same listing as walk(), one array per directory (entries of a directory, or the error that stopped
+   * it): far fewer promise hand-offs for callers that list whole volumes.
+   */
+  walkBatches(rootPath = '/', options: WalkOptions = {}): AsyncGenerator<WalkItem[]> {
+    return walkBatches(this, rootPath, options);
   }
 
   /** Version, label, dirty flag, $LogFile state, hibernation: read on first call, then kept. */

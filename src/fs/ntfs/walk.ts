@@ -4,9 +4,20 @@
 // Damage yields an error item and the walk moves on.
 import { WinrescueError, isWinrescueError } from '../../errors.js';
 import { ATTR } from './attribute.js';
-import { parseFileName, NAMESPACE, type NamespaceName } from './attributes/file-name.js';
+import {
+  parseFileName,
+  FILE_NAME_LENGTH_FIELD,
+  FILE_NAME_NAME_FIELD,
+  FILE_NAME_NAMESPACE_FIELD,
+  NAMESPACE,
+  NAMESPACE_NAMES,
+  type NamespaceName,
+} from './attributes/file-name.js';
+import { utf16 } from './le.js';
 import type { MftRecord } from './mft-record.js';
 import type { RecordSummary } from './record-summary.js';
+import { MftScan } from './mft-scan.js';
+import { ROOT_RECORD } from './mft-map.js';
 import { isDirectoryFile, streamInfo, type StreamInfo } from './stat.js';
 import { joinPath } from './paths.js';
 import type { NtfsVolume } from './volume.js';
@@ -40,6 +51,8 @@ export type WalkItem =
 export interface WalkOptions {
   /** Also report DOS 8.3 names as entries of their own (default false: they repeat the Win32 name). */
   includeDos?: boolean;
+  /** Walking from the root reads the whole $MFT in one sequential pass first (default); false: per folder. */
+  scan?: boolean;
 }
 
 function errorItem(e: unknown, path: string, record?: number): WalkItem {
@@ -77,25 +90,63 @@ type Loaded =
     }
   | { error: unknown };
 
-async function loadDirectory(vol: NtfsVolume, dir: DirFrame, options: WalkOptions): Promise<Loaded> {
+type Fetch = (
+  numbers: number[],
+) => Promise<Map<number, { summary: RecordSummary; record?: MftRecord } | WinrescueError>>;
+
+/** Summaries from the scan where it has them; the rest (unread or damaged records) read directly. */
+function fromScan(vol: NtfsVolume, scan: MftScan): Fetch {
+  return async (numbers) => {
+    const missing = numbers.filter((n) => !scan.has(n));
+    const out = missing.length > 0 ? await vol.readRecordSummaries(missing) : new Map();
+    for (const n of numbers) {
+      if (!scan.has(n)) continue;
+      const summary = scan.summary(n);
+      const record = summary.i30RootSize >= 0 ? scan.directory(n) : undefined;
+      if (record instanceof WinrescueError) out.set(n, record);
+      else out.set(n, record ? { summary, record } : { summary });
+    }
+    return out;
+  };
+}
+
+async function loadDirectory(
+  vol: NtfsVolume,
+  dir: DirFrame,
+  options: WalkOptions,
+  fetch: Fetch,
+): Promise<Loaded> {
   try {
     const file = await vol.file(dir.record, dir.base);
     const tree = await vol.index(file);
     await tree.preload(WALK_PRELOAD_LIMIT);
     const entries: Pending[] = [];
-    for await (const e of tree.entries()) {
-      const fn = parseFileName(e.key, dir.record);
-      if (fn.namespace === NAMESPACE.DOS && !options.includeDos) continue;
+    for (const e of await tree.collectEntries()) {
+      // Only the name and namespace of the key are needed: read them without building a FileName object
+      // (parseFileName validates, and throws, when the key does not hold a whole name).
+      const k = e.key;
       const ref = e.fileReference!;
       if (ref.record === dir.record) continue;
+      const namespace = k[FILE_NAME_NAMESPACE_FIELD];
+      const units = k[FILE_NAME_LENGTH_FIELD];
+      if (
+        namespace === undefined ||
+        units === undefined ||
+        namespace > NAMESPACE.WIN32_AND_DOS ||
+        FILE_NAME_NAME_FIELD + 2 * units > k.length
+      ) {
+        parseFileName(k, dir.record);
+        continue;
+      }
+      if (namespace === NAMESPACE.DOS && !options.includeDos) continue;
       entries.push({
-        name: fn.name,
-        namespace: fn.namespaceName,
+        name: utf16(k, FILE_NAME_NAME_FIELD, 2 * units),
+        namespace: NAMESPACE_NAMES[namespace]!,
         record: ref.record,
         sequence: ref.sequence,
       });
     }
-    return { entries, records: await vol.readRecordSummaries(entries.map((e) => e.record)) };
+    return { entries, records: await fetch(entries.map((e) => e.record)) };
   } catch (error) {
     return { error };
   }
@@ -141,25 +192,31 @@ async function fromFile(vol: NtfsVolume, e: Pending, path: string, parent: numbe
   };
 }
 
-export async function* walkVolume(
+export async function* walkBatches(
   vol: NtfsVolume,
   rootPath = '/',
   options: WalkOptions = {},
-): AsyncGenerator<WalkItem> {
+): AsyncGenerator<WalkItem[]> {
   let start;
   try {
     start = await vol.lookup(rootPath);
   } catch (e) {
-    yield errorItem(e, rootPath);
+    yield [errorItem(e, rootPath)];
     return;
   }
+  // A listing of the whole volume reads every record anyway: one sequential pass is cheaper than per-folder
+  // batches. Below the root, folders' records are fetched in batches as the walk meets them.
+  const fetch: Fetch =
+    start.record === ROOT_RECORD && options.scan !== false
+      ? fromScan(vol, await MftScan.run(vol))
+      : (numbers) => vol.readRecordSummaries(numbers);
   const visited = new Set<number>([start.record]);
   const stack: DirFrame[] = [{ record: start.record, path: start.path }];
   while (stack.length > 0) {
     const dir = stack.pop()!;
-    const loaded = await (dir.loading ?? loadDirectory(vol, dir, options));
+    const loaded = await (dir.loading ?? loadDirectory(vol, dir, options, fetch));
     if ('error' in loaded) {
-      yield errorItem(loaded.error, dir.path, dir.record);
+      yield [errorItem(loaded.error, dir.path, dir.record)];
       continue;
     }
     const items: WalkItem[] = [];
@@ -229,8 +286,17 @@ export async function* walkVolume(
     // Start reading the next directories now, so their I/O overlaps with the consumer of this one's entries.
     for (let k = 1; k <= PREFETCH_DIRECTORIES && k <= stack.length; k++) {
       const next = stack[stack.length - k]!;
-      next.loading ??= loadDirectory(vol, next, options);
+      next.loading ??= loadDirectory(vol, next, options, fetch);
     }
-    yield* items;
+    yield items;
   }
+}
+
+/** One item per name, in the order walkBatches gives them. */
+export async function* walkVolume(
+  vol: NtfsVolume,
+  rootPath = '/',
+  options: WalkOptions = {},
+): AsyncGenerator<WalkItem> {
+  for await (const batch of walkBatches(vol, rootPath, options)) yield* batch;
 }

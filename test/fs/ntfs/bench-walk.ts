@@ -19,11 +19,25 @@ const vol = await openNtfs(dev);
 let entries = 0;
 let errors = 0;
 let bytes = 0;
-for await (const it of vol.walk('/')) {
-  if ('error' in it) errors++;
-  else {
-    entries++;
-    bytes += it.value.size;
+// BENCH_SCAN=0: no sequential $MFT pass; BENCH_BATCHES=1: consume walkBatches (one array per folder).
+const scan = process.env.BENCH_SCAN !== '0';
+if (process.env.BENCH_BATCHES === '1') {
+  for await (const batch of vol.walkBatches('/', { scan })) {
+    for (const it of batch) {
+      if ('error' in it) errors++;
+      else {
+        entries++;
+        bytes += it.value.size;
+      }
+    }
+  }
+} else {
+  for await (const it of vol.walk('/', { scan })) {
+    if ('error' in it) errors++;
+    else {
+      entries++;
+      bytes += it.value.size;
+    }
   }
 }
 const ours = performance.now() - t0;
@@ -43,6 +57,7 @@ console.log(
   JSON.stringify(
     {
       files: count,
+      mode: `${process.env.BENCH_BATCHES === '1' ? 'walkBatches' : 'walk'}${scan ? ' + scan' : ''}`,
       ourEntries: entries,
       ourErrors: errors,
       dataBytes: bytes,

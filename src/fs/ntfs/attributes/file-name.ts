@@ -7,10 +7,13 @@ import { parseTimes, type NtfsTimes } from './standard-information.js';
 import { tooShort } from './common.js';
 
 const NAME_FIELD = 66;
+export const FILE_NAME_LENGTH_FIELD = 64;
+export const FILE_NAME_NAMESPACE_FIELD = 65;
+export const FILE_NAME_NAME_FIELD = NAME_FIELD;
 
 export const NAMESPACE = { POSIX: 0, WIN32: 1, DOS: 2, WIN32_AND_DOS: 3 } as const;
 export type NamespaceName = 'posix' | 'win32' | 'dos' | 'win32+dos';
-const NAMESPACE_NAMES: readonly NamespaceName[] = ['posix', 'win32', 'dos', 'win32+dos'];
+export const NAMESPACE_NAMES: readonly NamespaceName[] = ['posix', 'win32', 'dos', 'win32+dos'];
 
 export interface FileName {
   readonly parent: FileReference;
