@@ -27,6 +27,7 @@ export class IndexTree {
   private bitmap: Uint8Array | null = null;
   /** The whole allocation, when a listing asked for it up front (one device read instead of one per block). */
   private preloaded: Uint8Array | null = null;
+  private readonly preloadedNodes = new Map<number, IndexNode>();
   private readonly vcnUnit: number;
   readonly fileNameIndex: boolean;
 
@@ -113,12 +114,15 @@ export class IndexTree {
       );
     }
     const key = `i:${this.file.record}:${this.indexName}:${vcn}`;
-    const cached = this.preloaded ? undefined : (this.host.cache.get(key) as IndexNode | undefined);
+    const cached = this.preloaded
+      ? this.preloadedNodes.get(vcn)
+      : (this.host.cache.get(key) as IndexNode | undefined);
     if (cached) return cached;
     if (!(await this.inUse(offset / bs)))
       this.bad('ntfs.badIndex', `child VCN ${vcn} is not marked in use in the ${this.indexName} bitmap`, vcn);
+    // A view into the preloaded allocation: its fixups are undone in place, once (parsed nodes are kept).
     const raw = this.preloaded
-      ? this.preloaded.slice(offset, offset + bs)
+      ? this.preloaded.subarray(offset, offset + bs)
       : await this.allocation.read(offset, bs);
     const node = parseIndexBlock(raw, vcn, {
       label: `index block VCN ${vcn} of record ${this.file.record} ${this.indexName}`,
@@ -126,7 +130,8 @@ export class IndexTree {
       record: this.file.record,
       fileNameIndex: this.fileNameIndex,
     });
-    if (!this.preloaded) this.host.cache.set(key, node, bs);
+    if (this.preloaded) this.preloadedNodes.set(vcn, node);
+    else this.host.cache.set(key, node, bs);
     return node;
   }
 

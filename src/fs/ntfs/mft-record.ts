@@ -91,7 +91,12 @@ const FILE_MAGIC = [0x46, 0x49, 0x4c, 0x45];
  * Checks the signature, undoes the fixups (in place) and validates the header fields every reader relies on.
  * Shared by the full parser and the listing summary.
  */
-export function checkRecordHeader(raw: Uint8Array, recordNumber: number, base: number): RecordHeader {
+export function checkRecordHeader(
+  raw: Uint8Array,
+  recordNumber: number,
+  base: number,
+  fixupsUndone = false,
+): RecordHeader {
   if (
     raw[0] !== FILE_MAGIC[0] ||
     raw[1] !== FILE_MAGIC[1] ||
@@ -110,12 +115,13 @@ export function checkRecordHeader(raw: Uint8Array, recordNumber: number, base: n
       signature,
     );
   }
-  applyFixupsOnRead(raw, {
-    label: `MFT record ${recordNumber}`,
-    structure: 'ntfs.mftRecord',
-    base,
-    record: recordNumber,
-  });
+  if (!fixupsUndone)
+    applyFixupsOnRead(raw, {
+      label: `MFT record ${recordNumber}`,
+      structure: 'ntfs.mftRecord',
+      base,
+      record: recordNumber,
+    });
   const usaOffset = le16(raw, 4);
   const firstAttribute = le16(raw, 20);
   const bytesUsed = le32(raw, 24);

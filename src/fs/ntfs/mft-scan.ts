@@ -3,8 +3,8 @@
 // record, so 200,000 records cost ~5 MB. Records that need more (named streams or indexes, attribute lists,
 // damage) keep their full summary or error.
 import { WinrescueError } from '../../errors.js';
-import { summarizeMftRecord, type RecordSummary } from './record-summary.js';
-import { MFT_RECORD_IS_DIRECTORY, type MftRecord } from './mft-record.js';
+import { newScanSlot, scanMftRecord, summarizeMftRecord, type RecordSummary } from './record-summary.js';
+import { MFT_RECORD_IN_USE, MFT_RECORD_IS_DIRECTORY, type MftRecord } from './mft-record.js';
 import type { NtfsVolume } from './volume.js';
 
 /** Bytes per sequential read of the $MFT. */
@@ -67,25 +67,25 @@ export class MftScan {
     return scan;
   }
 
+  private readonly slot = newScanSlot();
+
   private add(n: number, raw: Uint8Array): void {
     if (raw[0] !== 0x46) return; // not "FILE": unused or damaged, decided later by a direct read
     const dir = (raw[22]! & MFT_RECORD_IS_DIRECTORY) !== 0 ? raw.slice() : null;
-    let s: RecordSummary;
+    const s = this.slot;
+    const offset = this.vol.recordOffset(n);
     try {
-      s = summarizeMftRecord(raw, n, this.vol.recordOffset(n));
+      scanMftRecord(raw, n, offset, s);
+      if (s.needsFull) this.full.set(n, summarizeMftRecord(raw, n, offset, true));
     } catch {
       return;
     }
-    const unnamed = s.streams.length === 1 && s.streams[0]!.name === '' ? s.streams[0]! : null;
-    if (s.hasAttributeList || s.indexes.length > 0 || (s.streams.length > 0 && !unnamed)) {
-      this.full.set(n, s);
-    }
-    let f = VALID | (s.inUse ? IN_USE : 0) | (s.baseRecord === 0 ? BASE : 0);
-    if (unnamed) {
-      f |= HAS_DATA | (unnamed.resident ? RESIDENT : 0) | (unnamed.compressed ? COMPRESSED : 0);
-      f |= (unnamed.sparse ? SPARSE : 0) | (unnamed.encrypted ? ENCRYPTED : 0);
-      this.size[n] = unnamed.size;
-      this.allocated[n] = unnamed.allocatedSize;
+    let f = VALID | ((s.flags & MFT_RECORD_IN_USE) !== 0 ? IN_USE : 0) | (s.baseRecord === 0 ? BASE : 0);
+    if (s.hasData) {
+      f |= HAS_DATA | (s.resident ? RESIDENT : 0) | (s.compressed ? COMPRESSED : 0);
+      f |= (s.sparse ? SPARSE : 0) | (s.encrypted ? ENCRYPTED : 0);
+      this.size[n] = s.size;
+      this.allocated[n] = s.allocated;
     }
     this.flags[n] = f;
     this.sequence[n] = s.sequence;
