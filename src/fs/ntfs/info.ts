@@ -8,6 +8,7 @@ import { FIRST_PAGE_PROBE, logfileStatus, restartPageSize, type LogfileStatus } 
 import { LOGFILE_RECORD, VOLUME_RECORD } from './mft-map.js';
 import type { NtfsVolume } from './volume.js';
 import { ascii } from '../../util/bytes.js';
+import { checkBackupBootSector, type BackupState } from './boot-read.js';
 
 /** First four bytes of hiberfil.sys when Windows is hibernated or fast-started (lower case: being resumed). */
 export const HIBERNATION_SIGNATURES = ['hibr', 'HIBR', 'wake', 'WAKE'] as const;
@@ -26,6 +27,8 @@ export interface NtfsInfo {
   readonly mftLcn: number;
   readonly mftMirrLcn: number;
   readonly mftRecords: number;
+  /** The backup boot sector in the volume's last sector: same as the primary, differing, damaged, or missing. */
+  readonly backupBootSector: BackupState;
   /** "3.1" */
   readonly version: string | null;
   readonly label: string | null;
@@ -92,7 +95,17 @@ export async function volumeInfo(vol: NtfsVolume): Promise<NtfsInfo> {
     if (e.code !== 'ntfs.notFound') warnings.push(`hiberfil.sys unreadable: ${e.message}`);
   }
   const b = vol.boot;
+  let backupBootSector: BackupState;
+  try {
+    backupBootSector = await checkBackupBootSector(vol.device, b);
+  } catch (e) {
+    if (!isWinrescueError(e)) throw e;
+    backupBootSector = 'damaged';
+  }
+  if (backupBootSector !== 'same')
+    warnings.push(`backup boot sector at ${b.totalSectors * b.bytesPerSector}: ${backupBootSector}`);
   return {
+    backupBootSector,
     clusterSize: b.clusterSize,
     bytesPerSector: b.bytesPerSector,
     mftRecordSize: b.mftRecordSize,

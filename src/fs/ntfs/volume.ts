@@ -4,21 +4,21 @@
 import { WinrescueError, hex, isWinrescueError } from '../../errors.js';
 import type { BlockDevice } from '../../disk/block-device.js';
 import { ATTR, attributeTypeName } from './attribute.js';
-import { BOOT_SECTOR_SIZE, parseBootSector, type BootSector } from './boot-sector.js';
+import type { BootSector } from './boot-sector.js';
+import { readBootSector } from './boot-read.js';
 import { ByteLru, DEFAULT_CACHE_BYTES } from './cache.js';
-import { compareFileNames, equalUnits, toUnits } from './collation.js';
 import { AttributeStream, isEncrypted, readRuns, readRunsBuffer, type ClusterIo } from './data-stream.js';
 import { findAttribute, resolveFile, type NtfsFile, type ResolvedAttribute } from './file-record.js';
 import { IndexTree } from './index-tree.js';
 import { parseFileName, NAMESPACE, type FileName, type NamespaceName } from './attributes/file-name.js';
 import { FILE_ATTRIBUTE } from './attributes/standard-information.js';
 import { MFT_RECORD_IS_DIRECTORY, parseMftRecord, type MftRecord } from './mft-record.js';
-import { decodeMftMap, ROOT_RECORD, UPCASE_RECORD } from './mft-map.js';
+import { decodeMftMap, UPCASE_RECORD } from './mft-map.js';
 import { parseUpcase, UPCASE_BYTES } from './upcase.js';
 import { parseReparsePoint, REPARSE_TAG, WOF_STREAM } from './attributes/reparse-point.js';
 import type { DataRun } from './runlist.js';
 import { summarizeMftRecord, type RecordSummary } from './record-summary.js';
-import { joinPath, splitPath } from './paths.js';
+import { findInDirectory, lookupPath } from './lookup.js';
 import { statFile, type NtfsStat } from './stat.js';
 import { walkBatches, walkVolume, type WalkItem, type WalkOptions } from './walk.js';
 import { volumeInfo, type NtfsInfo } from './info.js';
@@ -33,8 +33,6 @@ export interface OpenNtfsOptions {
   label?: string;
 }
 
-/** Path components deeper than this are refused (Windows paths are at most 32,767 characters). */
-const MAX_PATH_COMPONENTS = 16384;
 /** Records read together by a batch may have gaps of up to this many unwanted records between them. */
 const BATCH_GAP_RECORDS = 16;
 const MAX_BATCH_BYTES = 1024 * 1024;
@@ -126,7 +124,7 @@ export class NtfsVolume {
 
   static async open(device: BlockDevice, options: OpenNtfsOptions = {}): Promise<NtfsVolume> {
     const warnings: string[] = [];
-    const boot = await readBoot(device, warnings);
+    const boot = await readBootSector(device, warnings);
     const volumeBytes = boot.totalSectors * boot.bytesPerSector;
     if (device.size < volumeBytes) {
       warnings.push(
@@ -333,14 +331,6 @@ export class NtfsVolume {
     });
   }
 
-  private errorOf<T>(f: () => T): T | WinrescueError {
-    try {
-      return f();
-    } catch (e) {
-      return this.asError(e);
-    }
-  }
-
   /** Bytes of a non-resident attribute (attribute lists, bitmaps): all of them. */
   private readAttribute = async (
     attr: ResolvedAttribute,
@@ -405,86 +395,16 @@ export class NtfsVolume {
   }
 
   /** Finds `name` in directory `dir` by walking its $I30 B+ tree (case-insensitive, exact case preferred). */
-  async findInDirectory(
+  findInDirectory(
     dir: NtfsFile,
     name: string,
   ): Promise<{ entry: FileName; record: number; sequence: number } | null> {
-    const upcase = await this.upcase();
-    const tree = await this.index(dir);
-    const units = toUnits(name);
-    type Hit = { entry: FileName; record: number; sequence: number };
-    let exact = null as Hit | null;
-    let loose = null as Hit | null;
-    // The comparator records every case-insensitive match met on the way; an exact-case match wins.
-    await tree.find((e) => {
-      const fn = parseFileName(e.key, dir.record);
-      const c = compareFileNames(units, fn.units, upcase);
-      if (c === 0) {
-        const hit = { entry: fn, record: e.fileReference!.record, sequence: e.fileReference!.sequence };
-        if (equalUnits(units, fn.units)) exact = hit;
-        else loose ??= hit;
-        return exact ? 0 : 1;
-      }
-      return c;
-    });
-    return exact ?? loose;
+    return findInDirectory(this, dir, name);
   }
 
   /** Resolves a path ('/' or '\\' separated, case-insensitive) from the root directory. */
-  async lookup(path: string): Promise<NtfsFileRef> {
-    const parts = splitPath(path);
-    if (parts.length > MAX_PATH_COMPONENTS)
-      throw new WinrescueError('ntfs.notFound', `path has ${parts.length} components`, { path });
-    let file = await this.file(ROOT_RECORD);
-    let ref: NtfsFileRef = {
-      record: ROOT_RECORD,
-      sequence: file.base.sequence,
-      path: '/',
-      name: '',
-      isDir: true,
-    };
-    for (const [i, part] of parts.entries()) {
-      if (!findAttribute(file, ATTR.INDEX_ROOT, '$I30')) {
-        throw new WinrescueError('ntfs.notADirectory', `${ref.path} is not a directory`, {
-          path: ref.path,
-          record: ref.record,
-        });
-      }
-      const hit = await this.findInDirectory(file, part);
-      if (!hit) {
-        throw new WinrescueError(
-          'ntfs.notFound',
-          `${joinPath(ref.path, part)} not found${i < parts.length - 1 ? '' : ''}`,
-          {
-            path: joinPath(ref.path, part),
-            record: ref.record,
-          },
-        );
-      }
-      const base = await this.readRecord(hit.record);
-      if (!base.inUse || (hit.sequence !== 0 && base.sequence !== hit.sequence)) {
-        throw new WinrescueError(
-          'ntfs.badIndex',
-          `index entry "${hit.entry.name}" in record ${ref.record} points to record ${hit.record} sequence ${hit.sequence}, but that record ${base.inUse ? `has sequence ${base.sequence}` : 'is not in use'}`,
-          {
-            structure: 'ntfs.index',
-            record: ref.record,
-            offset: base.offset,
-            expected: hit.sequence,
-            actual: base.sequence,
-          },
-        );
-      }
-      file = await this.file(hit.record, base);
-      ref = {
-        record: hit.record,
-        sequence: base.sequence,
-        path: joinPath(ref.path, hit.entry.name),
-        name: hit.entry.name,
-        isDir: findAttribute(file, ATTR.INDEX_ROOT, '$I30') !== undefined,
-      };
-    }
-    return ref;
+  lookup(path: string): Promise<NtfsFileRef> {
+    return lookupPath(this, path);
   }
 
   /** Entries of directory `record` in collation order; DOS 8.3 duplicates are skipped unless asked for. */
@@ -618,42 +538,6 @@ export class NtfsVolume {
         } else yield { value: r };
       }
     }
-  }
-
-  /** Reads one boot sector sized piece of the device (for the backup boot sector check). */
-  async readBackupBootSector(): Promise<Uint8Array | null> {
-    const at = this.boot.totalSectors * this.boot.bytesPerSector;
-    if (at + BOOT_SECTOR_SIZE > this.device.size) return null;
-    return this.device.read(at, BOOT_SECTOR_SIZE);
-  }
-}
-
-async function readBoot(device: BlockDevice, warnings: string[]): Promise<BootSector> {
-  if (device.size < BOOT_SECTOR_SIZE) {
-    throw new WinrescueError(
-      'disk.truncated',
-      `${device.description} holds ${device.size} bytes, less than a boot sector`,
-      { actual: device.size, expected: BOOT_SECTOR_SIZE },
-    );
-  }
-  const primary = await device.read(0, BOOT_SECTOR_SIZE);
-  try {
-    return parseBootSector(primary, 0);
-  } catch (e) {
-    if (!isWinrescueError(e) || e.code !== 'ntfs.badBootSector') throw e;
-    // The backup is the volume's last sector; without a readable primary, the device's last sector is our guess.
-    for (const ss of new Set([device.sectorSize, 512, 4096])) {
-      const at = Math.floor(device.size / ss) * ss - ss;
-      if (at <= 0) continue;
-      try {
-        const backup = parseBootSector(await device.read(at, BOOT_SECTOR_SIZE), at);
-        warnings.push(`primary boot sector is damaged (${e.message}); using the backup at ${hex(at)}`);
-        return backup;
-      } catch {
-        // try the next guess
-      }
-    }
-    throw e;
   }
 }
 

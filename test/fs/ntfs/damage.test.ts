@@ -3,7 +3,8 @@
 // typed error naming the record or offset — or, for a zeroed MFT record 0, a warning and correct reads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { truncateSync } from 'node:fs';
+import { statSync, truncateSync } from 'node:fs';
+import { sharedSkip, testdataFile } from '../../helpers/testdata.js';
 import { run, runStatus, tempDir } from '../../helpers/tools.js';
 import { WinrescueError, hex } from '../../../src/errors.js';
 import { buildVolume } from './volumes.js';
@@ -208,3 +209,50 @@ test('a BitLocker boot sector is refused with ntfs.bitlocker', async () => {
     t.cleanup();
   }
 });
+
+test(
+  'damaged primary boot sector in a padded image: the backup (volume last sector, not the file end) is found',
+  { skip: sharedSkip() },
+  async () => {
+    const t = tempDir();
+    try {
+      const original = testdataFile('ntfs/windows-ntfs-compressed-largedir.bin.gz');
+      const image = copyImage(original, t.dir);
+      const g = geometry(image);
+      const backupAt = g.totalSectors * g.sectorSize;
+      assert.ok(backupAt + 512 < statSync(image).size, 'the file is larger than the volume');
+      {
+        const { vol, close } = await openImage(image);
+        assert.equal((await vol.info()).backupBootSector, 'same');
+        await close();
+      }
+      writeAt(image, 0, new Uint8Array(512));
+      assert.notEqual(runStatus('fsstat', [image]).status, 0, 'sleuthkit cannot open it any more');
+      const { vol, close } = await openImage(image);
+      try {
+        assert.match(
+          vol.warnings[0]!,
+          new RegExp(`primary boot sector is damaged .*using the backup at ${hex(backupAt)}`),
+        );
+        const { entries, errors } = await walkAll(vol);
+        assert.deepEqual(errors, []);
+        const ours = entries.flatMap(entryLines).sort();
+        const theirs = flsLines(original);
+        assert.deepEqual(ours, theirs, diffLines(ours, theirs));
+      } finally {
+        await close();
+      }
+      // A backup that disagrees with the primary is reported by info().
+      const image2 = copyImage(original, t.dir, 'differs.img');
+      writeAt(image2, backupAt + 72, Uint8Array.of(0x12, 0x34));
+      const { vol: v2, close: c2 } = await openImage(image2);
+      try {
+        assert.equal((await v2.info()).backupBootSector, 'differs');
+      } finally {
+        await c2();
+      }
+    } finally {
+      t.cleanup();
+    }
+  },
+);
