@@ -108,9 +108,14 @@ export class ImageFileHandle implements ImageFile {
   static async open(path: string, readOnly: boolean): Promise<ImageFileHandle> {
     const st = await statOrThrow(path);
     if (!st.isFile()) throw new WinrescueError('disk.notAFile', `${path} is not a regular file`, { path });
-    const fh = await open(path, readOnly ? 'r' : 'r+');
     if (st.size === 0)
       throw new WinrescueError('disk.empty', `${path} is empty (0 bytes)`, { path, actual: 0 });
+    let fh: FileHandle;
+    try {
+      fh = await open(path, readOnly ? 'r' : 'r+');
+    } catch (e) {
+      throw new WinrescueError('disk.io', `cannot open ${path}: ${(e as Error).message}`, { path, cause: e });
+    }
     return new ImageFileHandle(fh, path, st.size, readOnly);
   }
 

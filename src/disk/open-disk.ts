@@ -1,0 +1,78 @@
+// Opens any supported disk by its content (never its name): raw image or block device, VHD, VHDX.
+import { stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { WinrescueError } from '../errors.js';
+import type { BlockDevice } from './block-device.js';
+import { FileDevice, ImageFileHandle } from './file-device.js';
+import { detectVhd, openVhd } from './vhd/index.js';
+import { detectVhdx, openVhdx } from './vhdx/index.js';
+
+export type DiskFormat =
+  'raw' | 'vhd-fixed' | 'vhd-dynamic' | 'vhd-differencing' | 'vhdx' | 'vhdx-differencing';
+
+export interface OpenDiskOptions {
+  readOnly?: boolean;
+}
+
+export interface OpenedDisk {
+  device: BlockDevice;
+  format: DiskFormat;
+  path: string;
+  warnings: string[];
+}
+
+/** Differencing chains deeper than this are refused: real checkpoint chains are short, a loop is not. */
+const MAX_PARENT_DEPTH = 32;
+
+export async function openDisk(path: string, options: OpenDiskOptions = {}): Promise<OpenedDisk> {
+  return openAt(path, options.readOnly ?? true, 0);
+}
+
+async function openAt(path: string, readOnly: boolean, depth: number): Promise<OpenedDisk> {
+  if (depth > MAX_PARENT_DEPTH) {
+    throw new WinrescueError(
+      'disk.badField',
+      `${path}: differencing chain deeper than ${MAX_PARENT_DEPTH} images`,
+      {
+        path,
+        expected: `<= ${MAX_PARENT_DEPTH}`,
+        actual: depth,
+      },
+    );
+  }
+  let st;
+  try {
+    st = await stat(path);
+  } catch {
+    throw new WinrescueError('disk.notFound', `${path}: no such file`, { path });
+  }
+  if (st.isDirectory())
+    throw new WinrescueError('disk.notAFile', `${path} is a directory, not a disk image`, { path });
+  if (st.isBlockDevice()) {
+    const device = await FileDevice.open(path, { readOnly });
+    return { device, format: 'raw', path, warnings: [] };
+  }
+  const file = await ImageFileHandle.open(path, readOnly);
+  const openParent = async (parentPath: string) => {
+    const parent = await openAt(resolve(dirname(path), parentPath), true, depth + 1);
+    return parent.device as BlockDevice & { dataWriteGuid?: string };
+  };
+  try {
+    if (await detectVhdx(file)) {
+      const device = await openVhdx(file, { readOnly, openParent });
+      return { device, format: device.format, path, warnings: [...(device.warnings ?? [])] };
+    }
+    if (await detectVhd(file)) {
+      const device = await openVhd(file, { readOnly, openParent });
+      return { device, format: device.format, path, warnings: [...device.warnings] };
+    }
+  } catch (e) {
+    await file.close();
+    throw e;
+  }
+  await file.close();
+  const device = await FileDevice.open(path, { readOnly });
+  const warnings =
+    device.size % 512 === 0 ? [] : [`${path}: size ${device.size} is not a multiple of 512 bytes`];
+  return { device, format: 'raw', path, warnings };
+}
