@@ -1,12 +1,14 @@
 // `winrescue stat DISK PATH`: MFT record, every name (hard links, DOS 8.3), sizes, times, attributes, streams.
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { stat, type StatResult } from '../../api/stat.js';
-import { parsePartitionNumber } from '../../api/open-volume.js';
 import { printJson, printLines, runCommand, warn } from '../output.js';
 
 /** commander parser for `--partition N`, shared by ls, cat and stat. */
 export function partitionOption(text: string): number {
-  return parsePartitionNumber(text);
+  const n = /^\d{1,6}$/.test(text) ? Number(text) : 0;
+  // commander turns this into its usage error: one line, exit 2, like any other bad flag.
+  if (n < 1) throw new InvalidArgumentError('a partition number (1, 2, ...) as inspect lists them');
+  return n;
 }
 
 export function registerStat(program: Command): void {
