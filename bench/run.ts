@@ -1,6 +1,7 @@
 // `npm run bench`: our figures as ratios against independent tools on the same input, in one run.
-// Usage: npm run bench [-- section ...]   (sections: disk; more as they land)
+// Usage: npm run bench [-- section ...]   (sections: disk, ntfs)
 import { diskBench } from './disk.js';
+import { ntfsBench } from './ntfs.js';
 
 export interface BenchResult {
   name: string;
@@ -12,6 +13,7 @@ export interface BenchResult {
 
 const SECTIONS: Record<string, () => Promise<BenchResult[]>> = {
   disk: diskBench,
+  ntfs: ntfsBench,
 };
 
 async function main(): Promise<void> {

@@ -1,11 +1,11 @@
 // Benchmark (not part of `npm test`): full recursive listing (names, records, sizes) of the many-files volume
 // against `fls -r -p` on the same image. Goal: <= 0.5x fls's wall time, peak RSS < 150 MiB.
-// Run: npx tsx test/fs/ntfs/bench-walk.ts [count]   (default 200000; the volume comes from the fixture factory)
+// Run: npx tsx bench/ntfs-walk.ts [count]   (default 200000; the volume comes from the fixture factory)
 import { spawnSync } from 'node:child_process';
-import { FileDevice } from '../../../src/disk/file-device.js';
-import { openNtfs } from '../../../src/fs/ntfs/index.js';
-import { CountingDevice } from '../../../src/disk/counting-device.js';
-import { buildManyFilesVolume } from '../../fixtures/many-files.js';
+import { FileDevice } from '../src/disk/file-device.js';
+import { openNtfs } from '../src/fs/ntfs/index.js';
+import { CountingDevice } from '../src/disk/counting-device.js';
+import { buildManyFilesVolume } from '../test/fixtures/many-files.js';
 
 const count = Number(process.argv[2] ?? 200000);
 const v = await buildManyFilesVolume(count);
