@@ -1,6 +1,9 @@
 // The winrescue command line: one file per command under commands/, all thin over the library API.
 import { Command, CommanderError } from 'commander';
 import { registerInspect } from './commands/inspect.js';
+import { registerLs } from './commands/ls.js';
+import { registerCat } from './commands/cat.js';
+import { registerStat } from './commands/stat.js';
 import { EXIT_INPUT, printJson } from './output.js';
 
 export function buildProgram(): Command {
@@ -15,6 +18,9 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerInspect(program);
+  registerLs(program);
+  registerCat(program);
+  registerStat(program);
   return program;
 }
 
@@ -25,8 +31,7 @@ export async function main(argv: string[]): Promise<void> {
   } catch (e) {
     if (e instanceof CommanderError) {
       // --help and --version end here with exit code 0; usage errors were already printed by commander.
-      if (e.exitCode !== 0 && argv.includes('--json'))
-        printJson({ error: { code: 'cli.usage', message: e.message } });
+      if (e.exitCode !== 0 && argv.includes('--json')) printJson({ error: { code: 'cli.usage', message: e.message } });
       process.exitCode = e.exitCode === 0 ? 0 : EXIT_INPUT;
       return;
     }
