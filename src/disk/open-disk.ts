@@ -1,7 +1,7 @@
 // Opens any supported disk by its content (never its name): raw image or block device, VHD, VHDX.
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { WinrescueError } from '../errors.js';
+import { WinrescueError, isWinrescueError } from '../errors.js';
 import type { BlockDevice } from './block-device.js';
 import { FileDevice, ImageFileHandle } from './file-device.js';
 import { detectVhd, openVhd } from './vhd/index.js';
@@ -63,11 +63,22 @@ async function openAt(path: string, readOnly: boolean, depth: number): Promise<O
       return { device, format: device.format, path, warnings: [...(device.warnings ?? [])] };
     }
     if (await detectVhd(file)) {
-      const device = await openVhd(file, { readOnly, openParent });
-      return { device, format: device.format, path, warnings: [...device.warnings] };
+      try {
+        const device = await openVhd(file, { readOnly, openParent });
+        return { device, format: device.format, path, warnings: [...device.warnings] };
+      } catch (e) {
+        // A raw image may end with a stale fixed-VHD footer (an image once converted, then cut back to its
+        // volume): if no footer copy heads the file and the footer does not fit, the bytes are still a disk.
+        // Read-only only: writing would make the stale footer look valid to other tools.
+        const fixedCandidate = !(await startsWithVhdCookie(file));
+        if (!(isWinrescueError(e) && e.code === 'disk.truncated' && fixedCandidate && readOnly)) throw e;
+        await file.close();
+        const device = await FileDevice.open(path, { readOnly });
+        return { device, format: 'raw', path, warnings: [`${e.message}; opened as a raw image instead`] };
+      }
     }
   } catch (e) {
-    await file.close();
+    await file.close().catch(() => undefined);
     throw e;
   }
   await file.close();
@@ -75,4 +86,12 @@ async function openAt(path: string, readOnly: boolean, depth: number): Promise<O
   const warnings =
     device.size % 512 === 0 ? [] : [`${path}: size ${device.size} is not a multiple of 512 bytes`];
   return { device, format: 'raw', path, warnings };
+}
+
+const VHD_COOKIE = 'conectix';
+
+async function startsWithVhdCookie(file: ImageFileHandle): Promise<boolean> {
+  if (file.size < VHD_COOKIE.length) return false;
+  const head = await file.read(0, VHD_COOKIE.length);
+  return String.fromCharCode(...head) === VHD_COOKIE;
 }

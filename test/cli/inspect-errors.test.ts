@@ -66,3 +66,23 @@ test('inspect: damaged containers give one clear line and exit 2', { skip: share
     cleanup();
   }
 });
+
+test(
+  'inspect: a raw volume ending in a stale fixed-VHD footer that does not fit opens as raw, with a warning',
+  { skip: sharedSkip() },
+  () => {
+    const path = testdataFile('ntfs/windows-ntfs-compressed-largedir.bin.gz');
+    // The premise: the file really ends with a VHD footer cookie.
+    const bytes = readFileSync(path);
+    assert.equal(bytes.subarray(bytes.length - 512, bytes.length - 504).toString('latin1'), 'conectix');
+    const r = winrescue(['inspect', '--json', path]);
+    assert.equal(r.status, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as { format: string; partitionScheme: string; warnings: string[] };
+    assert.equal(doc.format, 'ntfs-volume');
+    assert.equal(doc.partitionScheme, 'none');
+    assert.ok(
+      doc.warnings.some((w) => /footer.*opened as a raw image/.test(w)),
+      doc.warnings.join('\n'),
+    );
+  },
+);
