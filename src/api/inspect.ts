@@ -4,6 +4,7 @@ import type { BlockDevice } from '../disk/block-device.js';
 import { readPartitions, detectFilesystem, generation } from '../partition/index.js';
 import { isWinrescueError } from '../errors.js';
 import { openNtfs } from '../fs/ntfs/index.js';
+import { holdsWindows } from './open-volume.js';
 
 export interface InspectPartition {
   index: number;
@@ -31,9 +32,6 @@ export interface InspectResult {
   windows: { partition: number | null; systemRoot: string }[];
   warnings: string[];
 }
-
-/** The file every Windows install has; how a Windows volume is recognised (DESIGN.md). */
-const SYSTEM_HIVE_PATH = '/Windows/System32/config/SYSTEM';
 
 export async function inspect(path: string): Promise<InspectResult> {
   const disk = await openDisk(path, { readOnly: true });
@@ -101,14 +99,7 @@ async function probeNtfs(
   try {
     const vol = await openNtfs(dev);
     warnings.push(...vol.warnings.map((w: string) => `${what}: ${w}`));
-    let windows = false;
-    try {
-      await vol.lookup(SYSTEM_HIVE_PATH);
-      windows = true;
-    } catch (e) {
-      if (!isWinrescueError(e) || e.code !== 'ntfs.notFound')
-        warnings.push(`${what}: ${(e as Error).message}`);
-    }
+    const windows = await holdsWindows(vol, warnings, what);
     const info = await vol.info();
     warnings.push(...info.warnings.filter((w) => !vol.warnings.includes(w)).map((w) => `${what}: ${w}`));
     return info.label === undefined || info.label === null ? { windows } : { label: info.label, windows };

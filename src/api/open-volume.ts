@@ -95,7 +95,7 @@ async function chooseVolume(disk: OpenedDisk, wanted: number | undefined): Promi
       warnings.push(`partition ${p.index}: NTFS unreadable: ${e.message}`);
       continue;
     }
-    if (await holdsWindows(volume))
+    if (await holdsWindows(volume, warnings, `partition ${p.index}`))
       return { device: p.device, partition: { index: p.index, volume }, warnings };
     ntfs.push({ index: p.index, device: p.device, volume });
   }
@@ -115,12 +115,18 @@ async function chooseVolume(disk: OpenedDisk, wanted: number | undefined): Promi
   );
 }
 
-async function holdsWindows(volume: NtfsVolume): Promise<boolean> {
+/** Whether the volume holds a Windows install; a damaged path on the way is noted in `warnings`, not thrown. */
+export async function holdsWindows(
+  volume: NtfsVolume,
+  warnings?: string[],
+  what = 'volume',
+): Promise<boolean> {
   try {
     await volume.lookup(SYSTEM_HIVE_PATH);
     return true;
   } catch (e) {
-    if (isWinrescueError(e)) return false;
-    throw e;
+    if (!isWinrescueError(e)) throw e;
+    if (e.code !== 'ntfs.notFound') warnings?.push(`${what}: ${e.message}`);
+    return false;
   }
 }
