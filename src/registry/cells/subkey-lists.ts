@@ -1,0 +1,31 @@
+// Subkey lists li/lf/lh/ri. Spec: msuhanov regf spec, "Subkeys list" / "Index leaf" / "Fast leaf" / "Hash leaf" / "Index root".
+import { u16, u32 } from '../../util/bytes.js';
+import { type Cell, cellError, cellField, signatureOf } from './cell.js';
+
+export type SubkeyListKind = 'li' | 'lf' | 'lh' | 'ri';
+
+export interface SubkeyList {
+  readonly cell: Cell;
+  readonly kind: SubkeyListKind;
+  /** nk offsets for li/lf/lh; sub-list offsets for ri. */
+  readonly offsets: readonly number[];
+}
+
+export function parseSubkeyList(cell: Cell): SubkeyList {
+  const sig = signatureOf(cell);
+  if (sig !== 'li' && sig !== 'lf' && sig !== 'lh' && sig !== 'ri') {
+    throw cellError(
+      cell.abs,
+      `subkey list signature (li/lf/lh/ri) expected, found '${sig}'`,
+      'li|lf|lh|ri',
+      sig,
+    );
+  }
+  const count = u16(cellField(cell, 0, 4, 'subkey list header'), 2);
+  // lf and lh pair each offset with a 4-byte hint or hash.
+  const stride = sig === 'lf' || sig === 'lh' ? 8 : 4;
+  const body = cellField(cell, 4, count * stride, 'subkey list elements');
+  const offsets: number[] = [];
+  for (let i = 0; i < count; i++) offsets.push(u32(body, i * stride));
+  return { cell, kind: sig, offsets };
+}

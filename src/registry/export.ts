@@ -1,0 +1,47 @@
+// regedit .reg export in hivexregedit's style, and a flat (key, value) tuple view of a hive.
+// Format: Microsoft "How to add, modify, or delete registry subkeys and values by using a .reg file"; hivexregedit(1).
+import type { Hive, WalkOptions } from './hive.js';
+
+/** REG_DWORD is printed as `dword:` only when it has exactly its natural 4 bytes. */
+const REG_DWORD = 4;
+
+export interface ValueTuple {
+  /** `\` for the root key, `\A\B` below it. */
+  readonly path: string;
+  /** '' for the default value. */
+  readonly name: string;
+  readonly type: number;
+  readonly data: Uint8Array;
+}
+
+export function* tuples(hive: Hive, options: WalkOptions = {}): Generator<ValueTuple> {
+  for (const { path, key } of hive.walk(options)) {
+    for (const v of hive.values(key)) yield { path, name: v.name, type: v.type, data: hive.valueData(v) };
+  }
+}
+
+function hexBytes(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += (i ? ',' : '') + b[i]!.toString(16).padStart(2, '0');
+  return s;
+}
+
+export function regValueLine(name: string, type: number, data: Uint8Array): string {
+  const left = name === '' ? '@' : `"${name.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  if (type === REG_DWORD && data.length === 4) {
+    const v = new DataView(data.buffer, data.byteOffset, 4).getUint32(0, true);
+    return `${left}=dword:${v.toString(16).padStart(8, '0')}`;
+  }
+  return `${left}=hex(${(type >>> 0).toString(16)}):${hexBytes(data)}`;
+}
+
+/** The whole hive as .reg text: `[\Key\Sub]` sections, `"name"=hex(N):..` and `dword:` values. */
+export function exportReg(hive: Hive, options: WalkOptions = {}): string {
+  const out: string[] = ['Windows Registry Editor Version 5.00', ''];
+  for (const { path, key } of hive.walk(options)) {
+    out.push(`[${path}]`);
+    for (const v of hive.values(key)) out.push(regValueLine(v.name, v.type, hive.valueData(v)));
+    out.push('');
+  }
+  return out.join('\n');
+}
