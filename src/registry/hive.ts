@@ -142,17 +142,22 @@ export class Hive {
 
   /** Depth-first walk over all keys; nk loops are typed errors (or reported, in a lenient walk). */
   *walk(options: WalkOptions = {}): Generator<WalkEntry> {
-    const onPath = new Set<number>();
+    // A key reached twice is a loop or a shared subtree; either way following it again could never end.
+    const seen = new Set<number>();
     const visit = function* (this: Hive, key: KeyNode, path: string, depth: number): Generator<WalkEntry> {
+      seen.add(key.cell.rel);
       yield { path, key };
       let kids: KeyNode[];
       try {
         if (depth >= MAX_KEY_DEPTH)
           throw cellError(key.cell.abs, `key nesting deeper than ${MAX_KEY_DEPTH} levels`);
         kids = this.subkeys(key);
+        const here = new Set<number>();
         for (const k of kids) {
-          if (onPath.has(k.cell.rel))
-            throw cellError(k.cell.abs, 'nk is its own ancestor (loop in the key tree)');
+          if (seen.has(k.cell.rel) || here.has(k.cell.rel)) {
+            throw cellError(k.cell.abs, 'nk reached twice (loop in the key tree)');
+          }
+          here.add(k.cell.rel);
         }
       } catch (e) {
         if (options.onError && isWinrescueError(e)) {
@@ -161,10 +166,8 @@ export class Hive {
         }
         throw e;
       }
-      onPath.add(key.cell.rel);
       for (const k of kids)
         yield* visit.call(this, k, path === '\\' ? `\\${k.name}` : `${path}\\${k.name}`, depth + 1);
-      onPath.delete(key.cell.rel);
     };
     yield* visit.call(this, this.root, '\\', 0);
   }

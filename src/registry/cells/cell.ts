@@ -48,7 +48,8 @@ export function readCell(hive: Uint8Array, rel: number, limit: number = hive.len
   }
   const raw = i32(hive, abs);
   const size = Math.abs(raw);
-  if (raw >= 0) throw cellError(abs, `cell is free (size ${raw}), expected an allocated cell`, '< 0', raw);
+  if (raw === 0) throw cellError(abs, 'cell size 0 (not a cell)', '< 0', raw);
+  if (raw > 0) throw cellError(abs, `cell is free (size ${raw}), expected an allocated cell`, '< 0', raw);
   if (size < CELL_HEADER + 4 || size % CELL_ALIGN !== 0 || abs + size > limit) {
     throw cellError(
       abs,
