@@ -20,10 +20,13 @@ export function* tuples(hive: Hive, options: WalkOptions = {}): Generator<ValueT
   }
 }
 
+const HEX_PAIRS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 function hexBytes(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i++) s += (i ? ',' : '') + b[i]!.toString(16).padStart(2, '0');
-  return s;
+  // Exports of a SYSTEM hive run to tens of MB: build each line from a lookup table in one join.
+  const parts = new Array<string>(b.length);
+  for (let i = 0; i < b.length; i++) parts[i] = HEX_PAIRS[b[i]!]!;
+  return parts.join(',');
 }
 
 export function regValueLine(name: string, type: number, data: Uint8Array): string {

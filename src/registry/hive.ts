@@ -2,8 +2,9 @@
 import { WinrescueError, isWinrescueError } from '../errors.js';
 import { u32 } from '../util/bytes.js';
 import { type BaseBlock, parseBaseBlock } from './base-block.js';
+import { type HiveBin, parseHiveBin } from './hive-bin.js';
 import { BIG_DATA_SEGMENT, parseBigData } from './cells/big-data.js';
-import { type Cell, NO_CELL, cellError, cellField, readCell, signatureOf } from './cells/cell.js';
+import { type Cell, BINS_START, NO_CELL, cellError, cellField, readCell, signatureOf } from './cells/cell.js';
 import { type KeyNode, parseKeyNode } from './cells/key-node.js';
 import { type KeyValue, parseKeyValue } from './cells/key-value.js';
 import { parseSubkeyList } from './cells/subkey-lists.js';
@@ -38,6 +39,18 @@ export class Hive {
 
   cell(rel: number): Cell {
     return readCell(this.bytes, rel);
+  }
+
+  /** The hbin headers in file order, up to the base block's hive bins data size (or the file's end). */
+  bins(): HiveBin[] {
+    const end = Math.min(this.bytes.length, BINS_START + this.base.hiveBinsDataSize);
+    const out: HiveBin[] = [];
+    for (let at = BINS_START; at < end;) {
+      const bin = parseHiveBin(this.bytes, at);
+      out.push(bin);
+      at += bin.size;
+    }
+    return out;
   }
 
   key(rel: number): KeyNode {

@@ -182,3 +182,20 @@ test(
     );
   },
 );
+
+test('hbins tile the hive bins data size exactly in every clean hive', { skip: sharedSkip() }, () => {
+  for (const rel of ['hives/BCD-bios.xz', 'hives/SYSTEM.xz', 'hives/yarp/ManySubkeysHive.xz']) {
+    const h = new Hive(load(rel));
+    const bins = h.bins();
+    assert.ok(bins.length > 0);
+    const total = bins.reduce((a, b) => a + b.size, 0);
+    assert.equal(total, h.base.hiveBinsDataSize, rel);
+    assert.equal(bins[0]!.offset, 0);
+  }
+  const b = load('hives/BCD-bios.xz').slice();
+  b[4096] = 0x78;
+  assert.throws(
+    () => new Hive(b).bins(),
+    (e: unknown) => isWinrescueError(e) && e.code === 'regf.badBin' && e.offset === 4096,
+  );
+});
