@@ -38,12 +38,17 @@ export class Hive {
   }
 
   cell(rel: number): Cell {
-    return readCell(this.bytes, rel);
+    return readCell(this.bytes, rel, this.binsEnd);
+  }
+
+  /** Cells live only inside the bins the base block declares; bytes after them are slack. */
+  private get binsEnd(): number {
+    return Math.min(this.bytes.length, BINS_START + this.base.hiveBinsDataSize);
   }
 
   /** The hbin headers in file order, up to the base block's hive bins data size (or the file's end). */
   bins(): HiveBin[] {
-    const end = Math.min(this.bytes.length, BINS_START + this.base.hiveBinsDataSize);
+    const end = this.binsEnd;
     const out: HiveBin[] = [];
     for (let at = BINS_START; at < end;) {
       const bin = parseHiveBin(this.bytes, at);

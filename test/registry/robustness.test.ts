@@ -199,3 +199,15 @@ test('hbins tile the hive bins data size exactly in every clean hive', { skip: s
     (e: unknown) => isWinrescueError(e) && e.code === 'regf.badBin' && e.offset === 4096,
   );
 });
+
+test('cells past the declared hive bins data size are refused', { skip: sharedSkip() }, () => {
+  const b = load('hives/SYSTEM.xz').slice();
+  const h = new Hive(b);
+  assert.ok(h.base.hiveBinsDataSize > 4096);
+  setU32(b, 40, 4096);
+  const cut = new Hive(b);
+  assert.throws(
+    () => [...tuples(cut)],
+    (e: unknown) => isWinrescueError(e) && e.code === 'regf.badCell',
+  );
+});
