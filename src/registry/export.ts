@@ -1,5 +1,7 @@
 // regedit .reg export in hivexregedit's style, and a flat (key, value) tuple view of a hive.
 // Format: Microsoft "How to add, modify, or delete registry subkeys and values by using a .reg file"; hivexregedit(1).
+import { isWinrescueError } from '../errors.js';
+import type { KeyNode } from './cells/key-node.js';
 import type { Hive, WalkOptions } from './hive.js';
 
 /** REG_DWORD is printed as `dword:` only when it has exactly its natural 4 bytes. */
@@ -14,10 +16,32 @@ export interface ValueTuple {
   readonly data: Uint8Array;
 }
 
-export function* tuples(hive: Hive, options: WalkOptions = {}): Generator<ValueTuple> {
-  for (const { path, key } of hive.walk(options)) {
-    for (const v of hive.values(key)) yield { path, name: v.name, type: v.type, data: hive.valueData(v) };
+/** The key's values with their data; in a lenient walk a damaged value is reported and skipped. */
+function keyValues(hive: Hive, key: KeyNode, path: string, options: WalkOptions): ValueTuple[] {
+  const out: ValueTuple[] = [];
+  let list;
+  try {
+    list = hive.values(key);
+  } catch (e) {
+    if (options.onError && isWinrescueError(e)) {
+      options.onError(e, path);
+      return out;
+    }
+    throw e;
   }
+  for (const v of list) {
+    try {
+      out.push({ path, name: v.name, type: v.type, data: hive.valueData(v) });
+    } catch (e) {
+      if (!(options.onError && isWinrescueError(e))) throw e;
+      options.onError(e, path);
+    }
+  }
+  return out;
+}
+
+export function* tuples(hive: Hive, options: WalkOptions = {}): Generator<ValueTuple> {
+  for (const { path, key } of hive.walk(options)) yield* keyValues(hive, key, path, options);
 }
 
 const HEX_PAIRS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
@@ -43,7 +67,7 @@ export function exportReg(hive: Hive, options: WalkOptions = {}): string {
   const out: string[] = ['Windows Registry Editor Version 5.00', ''];
   for (const { path, key } of hive.walk(options)) {
     out.push(`[${path}]`);
-    for (const v of hive.values(key)) out.push(regValueLine(v.name, v.type, hive.valueData(v)));
+    for (const v of keyValues(hive, key, path, options)) out.push(regValueLine(v.name, v.type, v.data));
     out.push('');
   }
   return out.join('\n');
