@@ -5,7 +5,7 @@ export { parseHiveBin, type HiveBin } from './hive-bin.js';
 export { readCell, cellError, BINS_START, NO_CELL, type Cell } from './cells/cell.js';
 export { parseKeyNode, type KeyNode } from './cells/key-node.js';
 export { parseKeyValue, type KeyValue } from './cells/key-value.js';
-export { parseSubkeyList, type SubkeyList, type SubkeyListKind } from './cells/subkey-lists.js';
+export { parseSubkeyList, lhHash, type SubkeyList, type SubkeyListKind } from './cells/subkey-lists.js';
 export { parseBigData, BIG_DATA_SEGMENT, type BigData } from './cells/big-data.js';
 export { parseSecurityKey, type SecurityKey } from './cells/security-key.js';
 export { exportReg, tuples, regValueLine, type ValueTuple } from './export.js';

@@ -9,6 +9,16 @@ export interface SubkeyList {
   readonly kind: SubkeyListKind;
   /** nk offsets for li/lf/lh; sub-list offsets for ri. */
   readonly offsets: readonly number[];
+  /** lf: the name's first 4 characters as stored; lh: the name hash; empty for li/ri. */
+  readonly hints: readonly number[];
+}
+
+/** lh name hash: H = 37*H + uppercase(code unit), over the UTF-16 code units, modulo 2^32. */
+export function lhHash(name: string): number {
+  let h = 0;
+  const up = name.toUpperCase();
+  for (let i = 0; i < up.length; i++) h = (Math.imul(h, 37) + up.charCodeAt(i)) >>> 0;
+  return h;
 }
 
 export function parseSubkeyList(cell: Cell): SubkeyList {
@@ -26,6 +36,10 @@ export function parseSubkeyList(cell: Cell): SubkeyList {
   const stride = sig === 'lf' || sig === 'lh' ? 8 : 4;
   const body = cellField(cell, 4, count * stride, 'subkey list elements');
   const offsets: number[] = [];
-  for (let i = 0; i < count; i++) offsets.push(u32(body, i * stride));
-  return { cell, kind: sig, offsets };
+  const hints: number[] = [];
+  for (let i = 0; i < count; i++) {
+    offsets.push(u32(body, i * stride));
+    if (stride === 8) hints.push(u32(body, i * stride + 4));
+  }
+  return { cell, kind: sig, offsets, hints };
 }
