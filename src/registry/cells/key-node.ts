@@ -1,6 +1,5 @@
 // Key node (nk). Spec: msuhanov regf spec, "Key node"; libregf REGF "Named key".
-import { u16, u32 } from '../../util/bytes.js';
-import { ascii, utf16le } from '../../util/bytes.js';
+import { ascii, u16, u32, utf16le } from '../../util/bytes.js';
 import { type Cell, cellError, cellField, expectSignature } from './cell.js';
 
 /** Name stored one byte per character (Latin-1), not UTF-16. */
