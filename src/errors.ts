@@ -68,6 +68,10 @@ export const REGISTRY_CODES = [
   'regf.unsupported',
   'regf.badValue',
   'regf.full',
+  'regf.badPath', // empty or malformed key path component
+  'regf.nameTooLong', // key name > 255 or value name > 16383 characters
+  'regf.tooLarge', // value data too large for the hive version
+  'regf.refused', // deleting the root key, or a key with subkeys without recursive
 ] as const;
 
 export const UPPER_CODES = [
