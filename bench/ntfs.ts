@@ -1,30 +1,13 @@
 // Full recursive listing of the 200,000-file volume against `fls -r -p`. The listing runs compiled (as the
 // installed tool does, no tsx transform) in a child process, so its time and peak memory are its own;
 // bench/ntfs-walk.ts does the work and prints one JSON document.
-import { spawnSync, execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { BenchResult } from './run.js';
-
-const BUILD = join(process.cwd(), 'node_modules', '.cache', 'winrescue', 'bench-build');
+import { buildForBench } from './build.js';
 
 export async function ntfsBench(): Promise<BenchResult[]> {
-  execFileSync(
-    'npx',
-    [
-      'tsc',
-      '-p',
-      'tsconfig.json',
-      '--outDir',
-      BUILD,
-      '--noEmit',
-      'false',
-      '--sourceMap',
-      'false',
-      '--declaration',
-      'false',
-    ],
-    { stdio: 'inherit' },
-  );
+  const BUILD = buildForBench();
   const r = spawnSync(process.execPath, [join(BUILD, 'bench', 'ntfs-walk.js'), '200000'], {
     encoding: 'utf8',
     env: { ...process.env, BENCH_BATCHES: '1' },

@@ -1,7 +1,8 @@
 // `npm run bench`: our figures as ratios against independent tools on the same input, in one run.
-// Usage: npm run bench [-- section ...]   (sections: disk, ntfs)
+// Usage: npm run bench [-- section ...]   (sections: disk, ntfs, registry)
 import { diskBench } from './disk.js';
 import { ntfsBench } from './ntfs.js';
+import { registryBench } from './registry.js';
 
 export interface BenchResult {
   name: string;
@@ -14,6 +15,7 @@ export interface BenchResult {
 const SECTIONS: Record<string, () => Promise<BenchResult[]>> = {
   disk: diskBench,
   ntfs: ntfsBench,
+  registry: registryBench,
 };
 
 async function main(): Promise<void> {

@@ -26,6 +26,8 @@ export interface WalkEntry {
 export interface WalkOptions {
   /** Lenient walk: report a damaged subtree here and go on with its siblings instead of throwing. */
   readonly onError?: (error: WinrescueError, path: string) => void;
+  /** Walk only this key's subtree (`A\B`, case-insensitive); paths keep the full path from the root. */
+  readonly from?: string;
 }
 
 export class Hive {
@@ -139,7 +141,13 @@ export class Hive {
 
   /** Case-insensitive lookup of `A\B\C` (leading `\` optional); regf.notFound when absent. */
   openKey(path: string): KeyNode {
+    return this.resolveKey(path).key;
+  }
+
+  /** Like openKey, also giving the key's path as stored (`\ControlSet001\Services`), `\` for the root. */
+  resolveKey(path: string): { key: KeyNode; path: string } {
     let key = this.root;
+    let stored = '';
     for (const part of path.split('\\').filter((p) => p !== '')) {
       const want = part.toUpperCase();
       const next = this.subkeys(key).find((k) => k.name.toUpperCase() === want);
@@ -154,8 +162,9 @@ export class Hive {
         );
       }
       key = next;
+      stored += `\\${next.name}`;
     }
-    return key;
+    return { key, path: stored || '\\' };
   }
 
   /** Depth-first walk over all keys; nk loops are typed errors (or reported, in a lenient walk). */
@@ -187,7 +196,8 @@ export class Hive {
       for (const k of kids)
         yield* visit.call(this, k, path === '\\' ? `\\${k.name}` : `${path}\\${k.name}`, depth + 1);
     };
-    yield* visit.call(this, this.root, '\\', 0);
+    const start = options.from === undefined ? { key: this.root, path: '\\' } : this.resolveKey(options.from);
+    yield* visit.call(this, start.key, start.path, 0);
   }
 }
 
