@@ -1,5 +1,5 @@
 // Subkey lists li/lf/lh/ri. Spec: msuhanov regf spec, "Subkeys list" / "Index leaf" / "Fast leaf" / "Hash leaf" / "Index root".
-import { u16, u32 } from '../../util/bytes.js';
+import { u16, view } from '../../util/bytes.js';
 import { type Cell, cellError, cellField, signatureOf } from './cell.js';
 
 export type SubkeyListKind = 'li' | 'lf' | 'lh' | 'ri';
@@ -37,9 +37,11 @@ export function parseSubkeyList(cell: Cell): SubkeyList {
   const body = cellField(cell, 4, count * stride, 'subkey list elements');
   const offsets: number[] = [];
   const hints: number[] = [];
+  // One DataView for the whole list: the writer re-reads leaves of hundreds of entries on every insert.
+  const dv = view(body);
   for (let i = 0; i < count; i++) {
-    offsets.push(u32(body, i * stride));
-    if (stride === 8) hints.push(u32(body, i * stride + 4));
+    offsets.push(dv.getUint32(i * stride, true));
+    if (stride === 8) hints.push(dv.getUint32(i * stride + 4, true));
   }
   return { cell, kind: sig, offsets, hints };
 }
