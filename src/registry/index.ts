@@ -9,3 +9,4 @@ export { parseSubkeyList, lhHash, type SubkeyList, type SubkeyListKind } from '.
 export { parseBigData, BIG_DATA_SEGMENT, type BigData } from './cells/big-data.js';
 export { parseSecurityKey, type SecurityKey } from './cells/security-key.js';
 export { exportReg, tuples, regValueLine, type ValueTuple } from './export.js';
+export { HiveEditor, type HiveEditorOptions, type SaveOptions, type DeleteKeyOptions } from './write/index.js';
