@@ -235,6 +235,12 @@ function recoverNew(
           );
         break;
       }
+      if (BASE_BLOCK_SIZE + e.hiveBinsDataSize > img.bytes.length + c.file.bytes.length) {
+        warnings.push(
+          `${describe(c)}: entry at ${hex(e.logOffset)} grows the hive to ${hex(e.hiveBinsDataSize)} bytes of bins, more than its log could fill; recovery stops there`,
+        );
+        break;
+      }
       img.ensure(e.hiveBinsDataSize);
       for (const p of e.pages)
         img.write(p.offset, c.file.bytes.subarray(p.dataOffset, p.dataOffset + p.size));
@@ -298,6 +304,12 @@ function recoverOld(
         `${describe(c)}: last-written time differs from the primary's; applied as Windows 8 does`,
       );
     const binsSize = c.base.hiveBinsDataSize;
+    if (BASE_BLOCK_SIZE + binsSize > primary.length + c.file.bytes.length) {
+      warnings.push(
+        `${describe(c)}: hive bins data size ${hex(binsSize)} is more than the primary and the log could fill`,
+      );
+      continue;
+    }
     const apply = (limit: number): Image => {
       const img = new Image(primary);
       img.ensure(binsSize);
