@@ -10,3 +10,12 @@ export { parseBigData, BIG_DATA_SEGMENT, type BigData } from './cells/big-data.j
 export { parseSecurityKey, type SecurityKey } from './cells/security-key.js';
 export { exportReg, tuples, regValueLine, type ValueTuple } from './export.js';
 export { HiveEditor, type HiveEditorOptions, type SaveOptions, type DeleteKeyOptions } from './write/index.js';
+export {
+  recoverHive,
+  logSequenceCeiling,
+  findLogSiblings,
+  marvin32,
+  type HiveRecovery,
+  type AppliedLog,
+  type LogFile,
+} from './log/index.js';
