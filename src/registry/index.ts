@@ -17,5 +17,5 @@ export {
   marvin32,
   type HiveRecovery,
   type AppliedLog,
-  type LogFile,
+  type HiveLog,
 } from './log/index.js';

@@ -15,18 +15,18 @@ import {
   recoverHive,
   logSequenceCeiling,
   findLogSiblings,
-  type LogFile,
+  type HiveLog,
 } from '../../src/registry/log/index.js';
 import { marvin32 } from '../../src/registry/log/marvin32.js';
 
 const load = (rel: string): Uint8Array => new Uint8Array(readFileSync(testdataFile(rel)));
 const NEW = 'hives/yarp/NewDirtyHive1/';
 const OLD = 'hives/yarp/OldDirtyHive/';
-const newLogs = (): LogFile[] => [
+const newLogs = (): HiveLog[] => [
   { name: 'NewDirtyHive.LOG1', bytes: load(`${NEW}NewDirtyHive.LOG1.xz`) },
   { name: 'NewDirtyHive.LOG2', bytes: load(`${NEW}NewDirtyHive.LOG2.xz`) },
 ];
-const oldLogs = (): LogFile[] => [{ name: 'OldDirtyHive.LOG1', bytes: load(`${OLD}OldDirtyHive.LOG1.xz`) }];
+const oldLogs = (): HiveLog[] => [{ name: 'OldDirtyHive.LOG1', bytes: load(`${OLD}OldDirtyHive.LOG1.xz`) }];
 
 const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 const tupleKey = (path: string, name: string, type: number, hex: string): string =>

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { testdataFile, sharedSkip } from '../helpers/testdata.js';
 import { parseBaseBlock } from '../../src/registry/base-block.js';
-import { recoverHive, type HiveRecovery, type LogFile } from '../../src/registry/log/index.js';
+import { recoverHive, type HiveRecovery, type HiveLog } from '../../src/registry/log/index.js';
 import { marvin32 } from '../../src/registry/log/marvin32.js';
 
 const load = (rel: string): Uint8Array => new Uint8Array(readFileSync(testdataFile(rel)));
@@ -42,7 +42,7 @@ function headers(log: Uint8Array): { baseSeq: number; entries: Hdr[] } {
   return { baseSeq: dv.getUint32(4, true), entries };
 }
 
-function timed(primary: Uint8Array, logs: LogFile[]): HiveRecovery {
+function timed(primary: Uint8Array, logs: HiveLog[]): HiveRecovery {
   const t0 = performance.now();
   let r: HiveRecovery;
   try {
@@ -200,7 +200,7 @@ test(
   () => {
     const primary = load(`${NEW}NewDirtyHive.xz`);
     const windows = load(`${NEW}RecoveredHive_Windows10.xz`);
-    const logs: LogFile[] = [
+    const logs: HiveLog[] = [
       { name: 'NewDirtyHive.LOG1', bytes: load(`${NEW}NewDirtyHive.LOG1.xz`) },
       { name: 'NewDirtyHive.LOG2', bytes: load(`${NEW}NewDirtyHive.LOG2.xz`) },
     ];

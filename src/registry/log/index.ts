@@ -20,6 +20,6 @@ export {
   type LogEntryScan,
 } from './log-entry.js';
 export { parseDirtyVector, DIRT_PAGE_SIZE, type DirtyVector, type DirtyPage } from './dirty-vector.js';
-export { recoverHive, type HiveRecovery, type AppliedLog, type LogFile } from './recover.js';
+export { recoverHive, type HiveRecovery, type AppliedLog, type HiveLog } from './recover.js';
 export { logSequenceCeiling } from './sequence-ceiling.js';
 export { findLogSiblings } from './siblings.js';

@@ -18,7 +18,7 @@ import {
 import { readLogEntries, type LogEntry } from './log-entry.js';
 import { parseDirtyVector, DIRT_PAGE_SIZE } from './dirty-vector.js';
 
-export interface LogFile {
+export interface HiveLog {
   /** File name; its suffix (.LOG1, .LOG2, .LOG) tells which role it plays in dual logging. */
   readonly name: string;
   readonly bytes: Uint8Array;
@@ -103,7 +103,7 @@ function roleOf(name: string): number {
 }
 
 interface Candidate {
-  readonly file: LogFile;
+  readonly file: HiveLog;
   readonly role: number;
   readonly index: number;
   readonly base: LogBaseBlock;
@@ -356,7 +356,7 @@ function recoverOld(
  * damaged input: a dirty hive with no usable log comes back unchanged with `dirty: true`, no `applied`
  * entries and a warning (callers must then refuse to write it unless forced).
  */
-export function recoverHive(primary: Uint8Array, logs: readonly LogFile[]): HiveRecovery {
+export function recoverHive(primary: Uint8Array, logs: readonly HiveLog[]): HiveRecovery {
   const warnings: string[] = [];
   const state = primaryState(primary);
   if (!state.dirty) return { bytes: primary.slice(), dirty: false, applied: [], warnings };
