@@ -316,3 +316,35 @@ test('findLogSiblings picks NAME.LOG1/.LOG2/.LOG case-insensitively, in recovery
   ]);
   assert.deepEqual(findLogSiblings(listing, 'SAM'), []);
 });
+
+test('new format: the log with earlier entries goes first whatever its name', { skip: sharedSkip() }, () => {
+  const [l1, l2] = newLogs();
+  // LOG2's content under the name LOG1 and vice versa: Windows rotates logs, so names do not order entries.
+  const swapped = recoverHive(load(`${NEW}NewDirtyHive.xz`), [
+    { name: 'NewDirtyHive.LOG1', bytes: l2!.bytes },
+    { name: 'NewDirtyHive.LOG2', bytes: l1!.bytes },
+  ]);
+  assert.deepEqual(
+    swapped.applied.map((a) => `${a.log}:${a.sequence}`),
+    ['NewDirtyHive.LOG2:2', 'NewDirtyHive.LOG1:3', 'NewDirtyHive.LOG1:4', 'NewDirtyHive.LOG1:5'],
+  );
+  assert.ok(Buffer.from(swapped.bytes).equals(Buffer.from(load(`${NEW}RecoveredHive_Windows10.xz`))));
+});
+
+test('old format: a bad LOG1 falls back to a valid LOG2, as Windows 8 does', { skip: sharedSkip() }, () => {
+  const primary = load(`${OLD}OldDirtyHive.xz`);
+  const good = oldLogs()[0]!.bytes;
+  const bad = good.slice();
+  bad[8]! ^= 1; // secondary sequence: checksum and sequence equality both broken
+  const r = recoverHive(primary, [
+    { name: 'OldDirtyHive.LOG1', bytes: bad },
+    { name: 'OldDirtyHive.LOG2', bytes: good },
+  ]);
+  assert.deepEqual(
+    r.applied.map((a) => `${a.log}:${a.format}`),
+    ['OldDirtyHive.LOG2:dirt'],
+  );
+  assert.ok(r.warnings.some((w) => /OldDirtyHive\.LOG1: not a valid log/.test(w)));
+  const direct = recoverHive(primary, oldLogs());
+  assert.ok(Buffer.from(r.bytes).equals(Buffer.from(direct.bytes)));
+});
