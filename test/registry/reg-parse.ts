@@ -59,3 +59,42 @@ export function hivexExport(file: string, key = '\\'): string {
     env: { ...process.env, PERL_UNICODE: 'O' },
   }).toString('utf8');
 }
+
+const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+function unescapeXml(s: string): string {
+  return s.replace(/&(#x[0-9a-f]+|#\d+|\w+);/gi, (all, e: string) =>
+    e[0] !== '#'
+      ? (XML_ENTITIES[e] ?? all)
+      : String.fromCodePoint(
+          e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10),
+        ),
+  );
+}
+
+/**
+ * Subkey names of `keyPath` (components below the root) in the order hivex walks the hive's subkey lists:
+ * hivexml keeps list order, while hivexregedit sorts its output itself.
+ */
+export function hivexmlChildren(file: string, keyPath: readonly string[]): string[] {
+  // hivexml opens /dev/stdout, which fails on the socket Node gives a child: give it a real pipe through sh.
+  const xml = execFileSync('sh', ['-c', 'hivexml "$1" | cat', 'sh', file], {
+    maxBuffer: 1 << 30,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).toString('utf8');
+  const target = keyPath.join('\u0000');
+  const stack: string[] = [];
+  const out: string[] = [];
+  for (const m of xml.matchAll(/<node name="([^"]*)"[^>]*?(\/?)>|<\/node>/g)) {
+    if (m[0] === '</node>') {
+      stack.pop();
+      continue;
+    }
+    const name = unescapeXml(m[1]!);
+    // stack[0] is the root node, whose own name is not part of key paths.
+    if (stack.length > 0 && stack.slice(1).join('\u0000') === target) out.push(name);
+    stack.push(name);
+    if (m[2] === '/') stack.pop();
+  }
+  return out;
+}

@@ -29,6 +29,8 @@ export interface HiveReport {
   readonly leaks: Set<number>;
   /** Leaf kinds seen (li/lf/lh/ri) and db records seen. */
   readonly kinds: Record<string, number>;
+  /** Entries in the largest leaf. */
+  readonly maxLeaf: number;
   /** Problems found; empty for a consistent hive. */
   readonly problems: string[];
   /** Key paths (`\A\B`) with their nk offsets. */
@@ -96,6 +98,7 @@ export function checkHive(bytes: Uint8Array): HiveReport {
   const sk = new Map<number, { refs: number; refCount: number }>();
   const kinds: Record<string, number> = {};
   const keys = new Map<string, number>();
+  let maxLeaf = 0;
   const payload = (rel: number, what: string): { abs: number; len: number } | undefined => {
     const c = cells.get(rel);
     if (!c || !c.allocated) {
@@ -186,6 +189,7 @@ export function checkHive(bytes: Uint8Array): HiveReport {
         for (let i = 0; i < n; i++) leaf(r32(l.abs + 4 + i * 4), false);
         return;
       }
+      maxLeaf = Math.max(maxLeaf, n);
       if (kind === 'lh' && minor < 5) problems.push(`${path}: lh in a 1.${minor} hive`);
       const stride = kind === 'li' ? 4 : 8;
       if (kind !== 'li' && kind !== 'lf' && kind !== 'lh')
@@ -261,6 +265,7 @@ export function checkHive(bytes: Uint8Array): HiveReport {
     sk,
     leaks,
     kinds,
+    maxLeaf,
     problems,
     keys,
   };
