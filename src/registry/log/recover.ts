@@ -206,7 +206,6 @@ function recoverNew(
     )[0]!;
     order = [latest];
     logBase = latest.file.bytes;
-    warnings.push(`primary base block is bad: rebuilt from ${describe(latest)}`);
   }
   const img = new Image(primary);
   const applied: AppliedLog[] = [];
@@ -255,11 +254,12 @@ function recoverNew(
       expected++;
       used++;
     }
-    // A damaged entry after the ones applied ends the log (spec note 8); one before them means none applied.
+    // The damaged entry is news only if the scan got that far; a sequence break before it ended the log already.
     if (stop && used === entries.length)
       warnings.push(`${describe(c)}: ${stop.message}; recovery stops there`);
   }
   if (!last) return undefined;
+  if (logBase) warnings.push(`primary base block is bad: rebuilt from ${describe(order[0]!)}`);
   const bad = firstBadBin(img.bytes, binsSize);
   if (bad !== undefined)
     warnings.push(
