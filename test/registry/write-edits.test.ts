@@ -256,6 +256,8 @@ test(
     e.setValue('Objects', 'v'.repeat(16383), 1, new Uint8Array(2));
     const tooBig = { length: maxValueData(3) + 1 } as unknown as Uint8Array;
     expectCode(() => e.setValue('Objects', 'big', 3, tooBig), 'regf.tooLarge');
+    expectCode(() => e.setValue('Objects', 't', -1, new Uint8Array(0)), 'regf.badValue');
+    expectCode(() => e.setValue('Objects', 't', 2 ** 32, new Uint8Array(0)), 'regf.badValue');
     expectCode(() => e.deleteKey(''), 'regf.refused');
     expectCode(() => e.deleteKey('\\'), 'regf.refused');
     expectCode(() => e.deleteKey('Objects'), 'regf.refused');
@@ -339,5 +341,31 @@ test(
     const r = checkHive(e.save());
     assertConsistent(r);
     assert.equal(r.sk.size, ro.sk.size - 1, 'one sk fewer, and the list still closes');
+  },
+);
+
+test(
+  'li leaves Windows wrote (ManySubkeysHive, ri over li): inserts and deletes keep one sorted list, touched leaves become lf',
+  { skip: sharedSkip() },
+  () => {
+    const original = load('hives/yarp/ManySubkeysHive.xz');
+    const before = checkHive(original);
+    assert.ok((before.kinds.li ?? 0) > 0, 'the original has li leaves');
+    const e = HiveEditor.open(original);
+    const parent = 'key_with_many_subkeys';
+    const existing = childrenViaHivex(original, [parent]);
+    const gone = shuffled(existing, 3).slice(0, 30);
+    for (const n of gone) assert.equal(e.deleteKey(`${parent}\\${n}`), true);
+    const added = ['0000', '1500a', '4999z', 'zzz', 'Ключ'];
+    for (const n of added) assert.equal(e.createKey(`${parent}\\${n}`), true);
+    const saved = e.save();
+    const r = checkHive(saved);
+    assertConsistent(r);
+    assert.ok((r.kinds.li ?? 0) < before.kinds.li!, 'rewritten leaves are no longer li');
+    assert.ok((r.kinds.lf ?? 0) > (before.kinds.lf ?? 0));
+    const want = [...existing.filter((n) => !gone.includes(n)), ...added].sort((a, b) =>
+      fold(a) < fold(b) ? -1 : fold(a) > fold(b) ? 1 : 0,
+    );
+    assert.deepEqual(childrenViaHivex(saved, [parent]), want);
   },
 );

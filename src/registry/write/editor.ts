@@ -25,8 +25,8 @@ import { checkDataSize, freeData, storeData } from './value-store.js';
 const BB = { primary: 4, secondary: 8, lastWritten: 12, rootCell: 36, checksum: 508 } as const;
 /** The first hbin's timestamp, a backup of the base block's last-written time. */
 const FIRST_BIN_TIMESTAMP = BINS_START + 20;
-/** Sequence numbers are u32. */
-const MAX_SEQUENCE = 0xffffffff;
+/** Sequence numbers and value types are u32. */
+const MAX_U32 = 0xffffffff;
 /** The largest-subkey-name field keeps its length in the low 16 bits; the high bits are flags (Vista+). */
 const MAX_SUBKEY_NAME_MASK = 0xffff;
 /** FILETIME of the Unix epoch, and FILETIME ticks (100 ns) per millisecond. */
@@ -120,6 +120,18 @@ export class HiveEditor {
   /** Set or replace a value of any type (unknown types too); the key must exist (regf.notFound). */
   setValue(keyPath: string, name: string, type: number, data: Uint8Array): void {
     checkValueName(name, keyPath);
+    if (!Number.isInteger(type) || type < 0 || type > MAX_U32) {
+      throw new WinrescueError(
+        'regf.badValue',
+        `value type ${type} of '${name}' is not a 32-bit unsigned number`,
+        {
+          path: keyPath,
+          structure: 'regf.vk',
+          expected: '0..0xffffffff',
+          actual: type,
+        },
+      );
+    }
     checkDataSize(this.minor, data.length, keyPath, name);
     const keyRel = this.resolve(keyPath);
     const key = this.key(keyRel);
@@ -164,7 +176,7 @@ export class HiveEditor {
     this.alloc.free(existing);
     const rest = values.filter((v) => v !== existing);
     if (rest.length === 0) {
-      this.alloc.free(key.valueList);
+      if (this.alloc.isAllocated(key.valueList)) this.alloc.free(key.valueList);
       this.setNk(keyRel, NK.valueList, NO_CELL);
     } else {
       const list = this.alloc.cell(key.valueList).data;
@@ -240,8 +252,8 @@ export class HiveEditor {
   save(options: SaveOptions = {}): Uint8Array {
     const out = this.alloc.bytes.slice();
     const seq = Math.max(this.originalSequence, options.minSequence ?? 0) + 1;
-    if (seq > MAX_SEQUENCE) {
-      throw new WinrescueError('regf.unsupported', `hive sequence number would pass ${MAX_SEQUENCE}`, {
+    if (seq > MAX_U32) {
+      throw new WinrescueError('regf.unsupported', `hive sequence number would pass ${MAX_U32}`, {
         offset: BB.primary,
         structure: 'regf.baseBlock',
         actual: seq,
@@ -365,7 +377,7 @@ export class HiveEditor {
   }
 
   /** Raises a "largest ..." field (in the bits of `mask`) to at least `value`; like Windows, never lowers it. */
-  private raiseNk(rel: number, field: number, value: number, mask = MAX_SEQUENCE): void {
+  private raiseNk(rel: number, field: number, value: number, mask = MAX_U32): void {
     const at = this.alloc.payloadAbs(rel) + field;
     const b = this.alloc.bytes;
     const cur = u32(b, at);
