@@ -4,6 +4,7 @@ import { registerInspect } from './commands/inspect.js';
 import { registerLs } from './commands/ls.js';
 import { registerCat } from './commands/cat.js';
 import { registerStat } from './commands/stat.js';
+import { registerReg } from './commands/reg.js';
 import { EXIT_INPUT, printJson } from './output.js';
 
 export function buildProgram(): Command {
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerLs(program);
   registerCat(program);
   registerStat(program);
+  registerReg(program);
   return program;
 }
 
@@ -31,7 +33,8 @@ export async function main(argv: string[]): Promise<void> {
   } catch (e) {
     if (e instanceof CommanderError) {
       // --help and --version end here with exit code 0; usage errors were already printed by commander.
-      if (e.exitCode !== 0 && argv.includes('--json')) printJson({ error: { code: 'cli.usage', message: e.message } });
+      if (e.exitCode !== 0 && argv.includes('--json'))
+        printJson({ error: { code: 'cli.usage', message: e.message } });
       process.exitCode = e.exitCode === 0 ? 0 : EXIT_INPUT;
       return;
     }
