@@ -4,6 +4,7 @@ import { registerInspect } from './commands/inspect.js';
 import { registerLs } from './commands/ls.js';
 import { registerCat } from './commands/cat.js';
 import { registerStat } from './commands/stat.js';
+import { registerCheck } from './commands/check.js';
 import { registerReg } from './commands/reg.js';
 import { EXIT_INPUT, printJson } from './output.js';
 
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerLs(program);
   registerCat(program);
   registerStat(program);
+  registerCheck(program);
   registerReg(program);
   return program;
 }
