@@ -370,3 +370,24 @@ test(
     assert.deepEqual(childrenViaHivex(saved, [parent]), want);
   },
 );
+
+test(
+  'hives whose bins or cells do not tile are refused for writing with the offset named',
+  { skip: sharedSkip() },
+  () => {
+    // Windows-made damage: an hbin header zeroed (hivex refuses this hive too).
+    assert.throws(
+      () => HiveEditor.open(load('hives/corrupted_system_hive.xz')),
+      (e: unknown) => e instanceof WinrescueError && e.code === 'regf.badBin' && e.offset === 0x1a000,
+    );
+    // A cell size that runs past its bin.
+    const bytes = load('hives/BCD-bios.xz');
+    const r = checkHive(bytes);
+    const [rel] = [...r.cells].find(([, c]) => c.allocated)!;
+    new DataView(bytes.buffer, bytes.byteOffset).setInt32(4096 + rel, -0x10000, true);
+    assert.throws(
+      () => HiveEditor.open(bytes),
+      (e: unknown) => e instanceof WinrescueError && e.code === 'regf.badCell' && e.offset === 4096 + rel,
+    );
+  },
+);

@@ -216,6 +216,9 @@ function apply(editor: HiveEditor, model: Model, ops: readonly Op[]): boolean {
   return mutated;
 }
 
+/** WINRESCUE_FUZZ_SCALE=N multiplies run counts and sequence lengths for a longer soak than the default ~20 s. */
+const SCALE = Math.max(1, Number(process.env.WINRESCUE_FUZZ_SCALE ?? 1) || 1);
+
 const CASES = [
   { rel: 'hives/BCD-bios.xz', runs: 12, ops: 25 },
   { rel: 'hives/BCD-uefi-win10.xz', runs: 5, ops: 25 },
@@ -240,7 +243,7 @@ for (const c of CASES) {
         const big = original.length > 4 << 20;
         fc.assert(
           fc.property(
-            fc.array(opArb, { minLength: 1, maxLength: c.ops }),
+            fc.array(opArb, { minLength: 1, maxLength: c.ops * Math.min(SCALE, 4) }),
             fc.nat({ max: 100000 }),
             (ops, minSeq) => {
               const model = cloneModel(base);
@@ -275,7 +278,7 @@ for (const c of CASES) {
               assert.equal(editor.changed, mutated, 'changed');
             },
           ),
-          { numRuns: c.runs, endOnFailure: big },
+          { numRuns: c.runs * SCALE, endOnFailure: big },
         );
       } finally {
         cleanup();

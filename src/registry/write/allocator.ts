@@ -27,8 +27,6 @@ export class CellAllocator {
   private buf: Uint8Array;
   private fileLength: number;
   private binsSize: number;
-  private readonly binStarts: number[] = [];
-  private readonly binEnds: number[] = [];
   /** Distinct free sizes, ascending, for the best-fit search. */
   private readonly sizes: number[] = [];
   private readonly bySize = new Map<number, Set<number>>();
@@ -80,9 +78,6 @@ export class CellAllocator {
           },
         );
       }
-      const rel0 = abs - BINS_START;
-      this.binStarts.push(rel0);
-      this.binEnds.push(rel0 + bin.size);
       for (let c = abs + HBIN_HEADER_SIZE; c < abs + bin.size;) {
         const raw = i32(this.buf, c);
         const size = Math.abs(raw);
@@ -268,8 +263,6 @@ export class CellAllocator {
     this.buf.set(HBIN_SIGNATURE, abs);
     setU32(this.buf, abs + 4, rel);
     setU32(this.buf, abs + 8, size);
-    this.binStarts.push(rel);
-    this.binEnds.push(rel + size);
     setU32(this.buf, abs + HBIN_HEADER_SIZE, size - HBIN_HEADER_SIZE);
     this.indexFree(rel + HBIN_HEADER_SIZE, size - HBIN_HEADER_SIZE);
     this.binsSize += size;
@@ -291,10 +284,5 @@ export class CellAllocator {
     let n = 0;
     for (const size of this.freeAt.values()) n += size;
     return n;
-  }
-
-  /** Bins as [start, end) relative offsets, in file order. */
-  binRanges(): Array<readonly [number, number]> {
-    return this.binStarts.map((s, i) => [s, this.binEnds[i]!] as const);
   }
 }
