@@ -10,7 +10,7 @@ import { tempDir } from '../helpers/tools.js';
 import { HiveEditor, LEAF_CAP, maxValueData } from '../../src/registry/write/index.js';
 import { WinrescueError } from '../../src/errors.js';
 import { hivexExport, hivexmlChildren, parseReg, tupleKey } from './reg-parse.js';
-import { checkHive, type HiveReport } from './write-oracle.js';
+import { checkHive, upcaseWindows, type HiveReport } from './write-oracle.js';
 
 const load = (rel: string): Uint8Array => new Uint8Array(readFileSync(testdataFile(rel)));
 
@@ -61,9 +61,8 @@ function shuffled<T>(xs: T[], seed: number): T[] {
   return out;
 }
 
-/** What the kernel sorts by: one UTF-16 unit uppercased to one. */
-const fold = (s: string): string =>
-  [...s].map((c) => (c.toUpperCase().length === 1 ? c.toUpperCase() : c)).join('');
+/** What the kernel sorts by: Windows' one-unit-to-one upcase. */
+const fold = upcaseWindows;
 
 for (const rel of ['hives/BCD-bios.xz', 'hives/yarp/BigDataHive.xz']) {
   test(

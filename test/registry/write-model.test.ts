@@ -11,7 +11,7 @@ import { testdataFile, sharedSkip } from '../helpers/testdata.js';
 import { tempDir } from '../helpers/tools.js';
 import { HiveEditor } from '../../src/registry/write/index.js';
 import { hivexExport, parseReg } from './reg-parse.js';
-import { checkHive } from './write-oracle.js';
+import { checkHive, upcaseWindows } from './write-oracle.js';
 
 interface ModelValue {
   name: string;
@@ -24,15 +24,8 @@ interface ModelKey {
 }
 type Model = Map<string, ModelKey>;
 
-/** Case folding of the model: one UTF-16 unit to one (what the kernel's ordinal upcase compare does). */
-function fold(s: string): string {
-  let out = '';
-  for (let i = 0; i < s.length; i++) {
-    const u = s[i]!.toUpperCase();
-    out += u.length === 1 ? u : s[i];
-  }
-  return out;
-}
+/** Case folding of the model: Windows' one-unit-to-one upcase table (what the kernel compares names with). */
+const fold = upcaseWindows;
 
 function modelFromReg(text: string): Model {
   const parsed = parseReg(text);
@@ -73,6 +66,9 @@ const KEY_NAMES = [
   '名前',
   'a.b c',
   'Zz',
+  'µTorrent',
+  'ıdx',
+  'ᾳ',
 ];
 const VALUE_NAMES = [
   '',
@@ -86,6 +82,7 @@ const VALUE_NAMES = [
   'back\\slash',
   'ß',
   'x'.repeat(300),
+  'µ',
 ];
 const TYPES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x1234, 0xffff0011];
 

@@ -2,6 +2,9 @@
 // tests alone (it imports nothing from src/registry), so a shared misreading cannot pass both sides.
 // It scans the hbins, walks everything reachable from the root, and reports what it finds instead of trusting counts.
 
+import { execFileSync } from 'node:child_process';
+import { testdataFile } from '../helpers/testdata.js';
+
 const BINS = 4096;
 const NONE = 0xffffffff;
 const SEGMENT = 16344;
@@ -37,17 +40,32 @@ export interface HiveReport {
   readonly keys: Map<string, number>;
 }
 
-/** One unit uppercased to one unit, as the kernel's comparison does (longer uppercases leave the unit alone). */
-function up(name: string): string {
-  let s = '';
-  for (const ch of name) {
-    for (let i = 0; i < ch.length; i++) {
-      const u = String.fromCharCode(ch.charCodeAt(i)).toUpperCase();
-      s += u.length === 1 ? u : ch[i];
-    }
+let upcaseTable: Uint16Array | undefined;
+
+/**
+ * The kernel's upcase table, as Windows wrote it into $UpCase (MFT record 10) of the Windows-made NTFS volume in
+ * testdata, read with sleuthkit's icat: 65,536 UTF-16 units, each unit's uppercase.
+ */
+export function windowsUpcase(): Uint16Array {
+  if (!upcaseTable) {
+    const raw = execFileSync('icat', [testdataFile('ntfs/windows-volume.raw.gz'), '10'], {
+      maxBuffer: 1 << 20,
+    });
+    upcaseTable = new Uint16Array(65536);
+    for (let i = 0; i < 65536; i++) upcaseTable[i] = raw.readUInt16LE(i * 2);
   }
+  return upcaseTable;
+}
+
+/** A name uppercased one UTF-16 unit at a time through Windows' table: what subkey lists sort and hash by. */
+export function upcaseWindows(name: string): string {
+  const t = windowsUpcase();
+  let s = '';
+  for (let i = 0; i < name.length; i++) s += String.fromCharCode(t[name.charCodeAt(i)]!);
   return s;
 }
+
+const up = upcaseWindows;
 
 function hash(name: string): number {
   const u = up(name);
