@@ -3,6 +3,7 @@
 // cell walker in write-oracle.ts, and the original files' own bytes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { testdataFile, sharedSkip } from '../helpers/testdata.js';
@@ -388,5 +389,42 @@ test(
       () => HiveEditor.open(bytes),
       (e: unknown) => e instanceof WinrescueError && e.code === 'regf.badCell' && e.offset === 4096 + rel,
     );
+  },
+);
+
+test(
+  'hivex writes on top of our hive (its allocator over our bins and free cells), and we write on top of hivex',
+  { skip: sharedSkip() },
+  () => {
+    const e = HiveEditor.open(load('hives/yarp/BigDataHive.xz'));
+    for (let i = 0; i < 600; i++) e.createKey(`Ours\\k${i}`);
+    for (let i = 0; i < 600; i += 3) e.deleteKey(`Ours\\k${i}`);
+    e.setValue('Ours', 'Big', 3, new Uint8Array(50_000).fill(9));
+    const { dir, cleanup } = tempDir('winrescue-write-');
+    try {
+      const f = join(dir, 'hive');
+      writeFileSync(f, e.save());
+      const patch = join(dir, 'patch.reg');
+      writeFileSync(
+        patch,
+        'Windows Registry Editor Version 5.00\n\n[\\Ours\\FromHivex]\n"hv"=dword:00000007\n\n[\\Ours\\k1]\n"x"=hex(3):01,02\n',
+      );
+      execFileSync('hivexregedit', ['--merge', '--prefix', '', f, patch], { stdio: 'ignore' });
+      const merged = new Uint8Array(readFileSync(f));
+      const text = parseReg(hivexExport(f));
+      assert.equal([...text.keys].filter((k) => k.startsWith('\\Ours\\')).length, 401);
+      assert.ok(text.values.includes(tupleKey('\\Ours\\FromHivex', 'hv', 4, '07000000')));
+      assert.ok(text.values.includes(tupleKey('\\Ours\\k1', 'x', 3, '0102')));
+      assert.ok(text.values.includes(tupleKey('\\Ours', 'Big', 3, '09'.repeat(50_000))));
+      assertConsistent(checkHive(merged));
+      // And back: our editor on hivex's output.
+      const again = HiveEditor.open(merged);
+      assert.equal(again.deleteKey('Ours', { recursive: true }), true);
+      const final = again.save();
+      assertConsistent(checkHive(final));
+      assert.deepEqual([...viaHivex(final).keys].sort(), ['\\', '\\key_with_bigdata']);
+    } finally {
+      cleanup();
+    }
   },
 );
