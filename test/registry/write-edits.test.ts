@@ -270,6 +270,9 @@ test(
     assert.equal(e.createKey('OBJECTS'), false);
     assert.equal(e.createKey('objects\\{9DEA862C-5CDD-4E70-ACC1-F32B344D4795}'), false);
     assertConsistent(checkHive(e.save()));
+    expectCode(() => e.save({ minSequence: Number.NaN }), 'internal');
+    expectCode(() => e.save({ minSequence: 0xffffffff }), 'regf.unsupported');
+    assert.equal(checkHive(e.save({ minSequence: 0xfffffffe })).primary, 0xffffffff);
     // 1.5 hives: the db ceiling.
     const big = HiveEditor.open(load('hives/yarp/BigDataHive.xz'));
     expectCode(

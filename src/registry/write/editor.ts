@@ -250,8 +250,16 @@ export class HiveEditor {
    * minSequence) + 1, last-written time, checksum.
    */
   save(options: SaveOptions = {}): Uint8Array {
+    const min = options.minSequence ?? 0;
+    if (!Number.isInteger(min) || min < 0) {
+      throw new WinrescueError('internal', `minSequence must be a non-negative integer, got ${min}`, {
+        structure: 'regf.baseBlock',
+        actual: min,
+      });
+    }
     const out = this.alloc.bytes.slice();
-    const seq = Math.max(this.originalSequence, options.minSequence ?? 0) + 1;
+    // From the sequences at open, so saving twice gives the same numbers.
+    const seq = Math.max(this.originalSequence, min) + 1;
     if (seq > MAX_U32) {
       throw new WinrescueError('regf.unsupported', `hive sequence number would pass ${MAX_U32}`, {
         offset: BB.primary,
