@@ -3,6 +3,7 @@
 import { diskBench } from './disk.js';
 import { ntfsBench } from './ntfs.js';
 import { registryBench } from './registry.js';
+import { checkBench } from './check.js';
 
 export interface BenchResult {
   name: string;
@@ -16,6 +17,7 @@ const SECTIONS: Record<string, () => Promise<BenchResult[]>> = {
   disk: diskBench,
   ntfs: ntfsBench,
   registry: registryBench,
+  check: checkBench,
 };
 
 async function main(): Promise<void> {

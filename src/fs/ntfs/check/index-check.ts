@@ -3,12 +3,16 @@
 // against the record it names (in use, same sequence, a $FILE_NAME with that name and parent). flatcap
 // linux-ntfs ntfs/concepts/index_record.html, index_header.html, index_entry.html, collation.html; libfsntfs
 // asciidoc §"Index"; child VCN units as ntfs-3g index.c (512-byte units when blocks are smaller than clusters).
-import { isWinrescueError, type WinrescueError } from '../../../errors.js';
+import { isWinrescueError } from '../../../errors.js';
 import { ATTR } from '../attribute.js';
-import { parseFileName } from '../attributes/file-name.js';
+import {
+  FILE_NAME_LENGTH_FIELD as KEY_NAME_LENGTH,
+  FILE_NAME_NAME_FIELD as KEY_NAME,
+  FILE_NAME_NAMESPACE_FIELD as KEY_NAMESPACE,
+} from '../attributes/file-name.js';
+import { le16, le32, utf16 } from '../le.js';
 import { COLLATION, INDEX_ROOT_HEADER, parseIndexRoot } from '../attributes/index-root.js';
 import { FILE_ATTRIBUTE } from '../attributes/standard-information.js';
-import { compareFileNames } from '../collation.js';
 import { AttributeStream } from '../data-stream.js';
 import { findAttribute, type NtfsFile, type ResolvedAttribute } from '../file-record.js';
 import { parseIndexBlock, parseIndexNode, type IndexEntry, type IndexNode } from '../index-node.js';
@@ -24,6 +28,8 @@ import {
 } from './record-table.js';
 
 const I30 = '$I30';
+/** File attributes in a $FILE_NAME value (the directory bit lives there). */
+const KEY_FILE_ATTRIBUTES = 56;
 const SMALL_BLOCK_VCN_UNIT = 512;
 /** Allocations up to this size are read in one go (a listing-sized read); bigger ones block by block. */
 const PRELOAD_LIMIT = 16 * 1024 * 1024;
@@ -59,8 +65,7 @@ export async function checkDirectory(s: IndexPassState, d: number, file: NtfsFil
 class DirectoryWalk {
   private readonly visited = new Set<number>();
   private leafDepth = -1;
-  private prev: Uint16Array | null = null;
-  private prevName = '';
+  private prev: Uint8Array | null = null;
   private blockSize = 0;
   private vcnUnit = 0;
   private allocation: AttributeStream | null = null;
@@ -214,7 +219,7 @@ class DirectoryWalk {
       });
     } catch (e) {
       if (!isWinrescueError(e)) throw e;
-      this.fail(blockMessage(e));
+      this.fail(e.message);
       return null;
     }
     this.shape(node, depth, `index block VCN ${vcn}`);
@@ -241,37 +246,35 @@ class DirectoryWalk {
     const s = this.s;
     const d = this.d;
     s.entries++;
-    let fn;
-    try {
-      fn = parseFileName(e.key, d);
-    } catch (err) {
-      if (!isWinrescueError(err)) throw err;
-      this.fail(`entry at +${e.offset}: key is not a $FILE_NAME (${err.message})`);
+    // The key is a $FILE_NAME value: read in place (200,000 entries must not become 200,000 objects).
+    const key = e.key;
+    const length = key.length >= KEY_NAME ? key[KEY_NAME_LENGTH]! : 0;
+    if (key.length < KEY_NAME + 2 * length || length === 0 || key[KEY_NAMESPACE]! > 3) {
+      this.fail(`entry at +${e.offset}: key of ${key.length} bytes is not a $FILE_NAME`);
       return;
     }
-    const units = fn.units;
-    const at = { dir: d, name: fn.name };
+    const name = utf16(key, KEY_NAME, length * 2);
+    const at = { dir: d, name };
     if (this.prev) {
-      let c = compareFileNames(this.prev, units, s.upcase);
-      if (c === 0) c = binaryCompare(this.prev, units);
+      const c = compareKeys(this.prev, key, s.upcase);
       if (c >= 0 && this.reportedOrder++ < 4)
         s.findings.add(
           'index-order',
           d,
-          `"${fn.name}" follows "${this.prevName}" in the $I30 index: entries are not in collation order`,
+          `"${name}" follows "${utf16(this.prev, KEY_NAME, this.prev[KEY_NAME_LENGTH]! * 2)}" in the $I30 index: entries are not in collation order`,
           at,
         );
     }
-    this.prev = units;
-    this.prevName = fn.name;
+    this.prev = key;
     const ref = e.fileReference!;
     const r = ref.record;
     const t = s.table;
-    if (fn.parent.record !== d)
+    const parent = le32(key, 0) + le16(key, 4) * 0x100000000;
+    if (parent !== d)
       s.findings.add(
         'index-entry-mismatch',
         d,
-        `entry "${fn.name}" says its parent is record ${fn.parent.record}, it sits in record ${d}`,
+        `entry "${name}" says its parent is record ${parent}, it sits in record ${d}`,
         at,
       );
     if (r < t.count && t.state[r] === STATE_DAMAGED) {
@@ -282,7 +285,7 @@ class DirectoryWalk {
       s.findings.add(
         'dangling-index-entry',
         d,
-        `entry "${fn.name}" names record ${r}, which is ${t.describe(r)}`,
+        `entry "${name}" names record ${r}, which is ${t.describe(r)}`,
         at,
       );
       return;
@@ -291,41 +294,48 @@ class DirectoryWalk {
       s.findings.add(
         'dangling-index-entry',
         d,
-        `entry "${fn.name}" names record ${r} with sequence ${ref.sequence}, the record has sequence ${t.sequence[r]} (reused)`,
+        `entry "${name}" names record ${r} with sequence ${ref.sequence}, the record has sequence ${t.sequence[r]} (reused)`,
         at,
       );
       return;
     }
-    const i = s.names.find(r, d, units);
+    const i = s.names.find(r, d, key);
     if (i < 0) {
       s.findings.add(
         'index-entry-mismatch',
         d,
-        `entry "${fn.name}" names record ${r}, which has no $FILE_NAME "${fn.name}" in this directory`,
+        `entry "${name}" names record ${r}, which has no $FILE_NAME "${name}" in this directory`,
         at,
       );
       return;
     }
     if (++s.names.hits[i]! === 1) t.indexed[r]!++;
-    else s.findings.add('duplicate-index-entry', d, `"${fn.name}" (record ${r}) is indexed twice`, at);
-    const isDir = (fn.fileAttributes & FILE_ATTRIBUTE.DUP_FILE_NAME_INDEX_PRESENT) !== 0;
+    else s.findings.add('duplicate-index-entry', d, `"${name}" (record ${r}) is indexed twice`, at);
+    const isDir = (le32(key, KEY_FILE_ATTRIBUTES) & FILE_ATTRIBUTE.DUP_FILE_NAME_INDEX_PRESENT) !== 0;
     if (isDir !== t.isDirectory(r) && t.state[r] === STATE_IN_USE)
       s.findings.add(
         'index-entry-mismatch',
         d,
-        `entry "${fn.name}" says record ${r} is ${isDir ? '' : 'not '}a directory; the record says otherwise`,
+        `entry "${name}" says record ${r} is ${isDir ? '' : 'not '}a directory; the record says otherwise`,
         at,
       );
   }
 }
 
-function blockMessage(e: WinrescueError): string {
-  return e.message;
-}
-
-/** Unit-by-unit order of two names equal under $UpCase (names differing only in case, POSIX namespace). */
-function binaryCompare(a: Uint16Array, b: Uint16Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
+/** COLLATION_FILENAME on two keys: units through $UpCase, then length; equal names by their exact units. */
+function compareKeys(a: Uint8Array, b: Uint8Array, upcase: Uint16Array): number {
+  const na = a[KEY_NAME_LENGTH]!;
+  const nb = b[KEY_NAME_LENGTH]!;
+  const n = Math.min(na, nb);
+  let exact = 0;
+  for (let i = 0; i < n; i++) {
+    const x = a[KEY_NAME + 2 * i]! | (a[KEY_NAME + 2 * i + 1]! << 8);
+    const y = b[KEY_NAME + 2 * i]! | (b[KEY_NAME + 2 * i + 1]! << 8);
+    if (x === y) continue;
+    const ux = upcase[x]!;
+    const uy = upcase[y]!;
+    if (ux !== uy) return ux - uy;
+    if (exact === 0) exact = x - y;
+  }
+  return na !== nb ? na - nb : exact;
 }

@@ -5,7 +5,12 @@
 // §"The MFT entry" and §"The attribute"; ntfs-3g layout.h MFT_RECORD, ATTR_RECORD.
 import { WinrescueError, isWinrescueError } from '../../../errors.js';
 import { ATTR, ATTR_END, attributeTypeName, parseAttribute, type Attribute } from '../attribute.js';
-import { parseFileName, NAMESPACE } from '../attributes/file-name.js';
+import {
+  FILE_NAME_LENGTH_FIELD as FILE_NAME_LENGTH,
+  FILE_NAME_NAME_FIELD as FILE_NAME_NAME,
+  FILE_NAME_NAMESPACE_FIELD as FILE_NAME_NAMESPACE,
+  NAMESPACE,
+} from '../attributes/file-name.js';
 import { le16, le32 } from '../le.js';
 import { checkRecordHeader, MFT_RECORD_IN_USE, MFT_RECORD_IS_DIRECTORY } from '../mft-record.js';
 import type { DataRun } from '../runlist.js';
@@ -35,12 +40,14 @@ const SI_SECURITY_ID = 52;
 
 export type RecordState = 'empty' | 'free' | 'damaged' | 'inUse';
 
+/** A $FILE_NAME as the check needs it: a view of its value (valid until the record's chunk is reused). */
 export interface RecordName {
   readonly parent: number;
   readonly parentSequence: number;
   readonly namespace: number;
-  readonly units: Uint16Array;
-  readonly name: string;
+  readonly value: Uint8Array;
+  /** Name length in UTF-16 units (the name starts at FILE_NAME_NAME). */
+  readonly length: number;
 }
 
 export interface ClusterClaim {
@@ -185,7 +192,7 @@ export function checkRecord(
     ids.add(a.id);
     if (!a.resident && RESIDENT_ONLY.has(a.type))
       findings.push({ kind: 'bad-attribute', detail: `${label} is non-resident; NTFS keeps it resident` });
-    if (a.resident) residentFacts(a, n, label, findings, names, (id) => (securityId = id));
+    if (a.resident) residentFacts(a, label, findings, names, (id) => (securityId = id));
     else nonResidentFacts(a, label, findings, claims, clusterSize, baseRecord === 0);
     if (a.type === ATTR.INDEX_ROOT && a.name === I30) hasI30Root = true;
     if (a.type === ATTR.ATTRIBUTE_LIST) attributeList = a;
@@ -210,34 +217,34 @@ export function checkRecord(
 
 function residentFacts(
   a: Attribute,
-  n: number,
   label: string,
   findings: RecordFacts['findings'],
   names: RecordName[],
   setSecurityId: (id: number) => void,
 ): void {
   const v = a.value!;
-  try {
-    if (a.type === ATTR.FILE_NAME) {
-      const fn = parseFileName(v, n);
-      if (fn.name.length === 0)
-        findings.push({ kind: 'bad-attribute', detail: `${label} has an empty name` });
+  if (a.type === ATTR.FILE_NAME) {
+    // Read in place (no strings, no objects): a volume has one or two of these per file.
+    const length = v.length >= FILE_NAME_NAME ? v[FILE_NAME_LENGTH]! : 0;
+    const namespace = v.length >= FILE_NAME_NAME ? v[FILE_NAME_NAMESPACE]! : 0;
+    if (v.length < FILE_NAME_NAME + length * 2)
+      findings.push({ kind: 'bad-attribute', detail: `${label} value of ${v.length} bytes is cut short` });
+    else if (namespace > NAMESPACE.WIN32_AND_DOS)
+      findings.push({ kind: 'bad-attribute', detail: `${label} namespace ${namespace} is not 0..3` });
+    else if (length === 0) findings.push({ kind: 'bad-attribute', detail: `${label} has an empty name` });
+    else
       names.push({
-        parent: fn.parent.record,
-        parentSequence: fn.parent.sequence,
-        namespace: fn.namespace,
-        units: fn.units,
-        name: fn.name,
+        parent: le32(v, 0) + le16(v, 4) * 0x100000000,
+        parentSequence: le16(v, 6),
+        namespace,
+        value: v,
+        length,
       });
-    } else if (a.type === ATTR.STANDARD_INFORMATION) {
-      // Only the security id is needed: read it directly (converting the four times costs more than the check).
-      if (v.length < SI_V12_SIZE)
-        findings.push({ kind: 'bad-attribute', detail: `${label} value of ${v.length} bytes is too short` });
-      else if (v.length >= SI_V3_SIZE) setSecurityId(le32(v, SI_SECURITY_ID));
-    }
-  } catch (e) {
-    if (!isWinrescueError(e)) throw e;
-    findings.push({ kind: 'bad-attribute', detail: `${label}: ${e.message}` });
+  } else if (a.type === ATTR.STANDARD_INFORMATION) {
+    // Only the security id is needed: read it directly (converting the four times costs more than the check).
+    if (v.length < SI_V12_SIZE)
+      findings.push({ kind: 'bad-attribute', detail: `${label} value of ${v.length} bytes is too short` });
+    else if (v.length >= SI_V3_SIZE) setSecurityId(le32(v, SI_SECURITY_ID));
   }
 }
 

@@ -67,49 +67,91 @@ export class RecordTable {
   }
 }
 
-/** FNV-1a over 32-bit words, two seeds: a 53-bit key with no realistic collision among a volume's names. */
-export function nameKey(owner: number, parent: number, units: ArrayLike<number>): number {
+/** Where a $FILE_NAME value (and an $I30 key, which is one) keeps its name: length @64, units from @66. */
+const NAME_LENGTH = 64;
+const NAME_UNITS = 66;
+
+/**
+ * FNV-1a-like over (owner, parent, name units), two seeds: a 53-bit key (never 0) with no realistic collision
+ * among a volume's names. `v` is a $FILE_NAME value or an $I30 key; the name is read in place.
+ */
+export function nameKey(owner: number, parent: number, v: Uint8Array): number {
   let a = 0x811c9dc5;
   let b = 0x5bd1e995;
   const words = [owner | 0, Math.floor(owner / 0x100000000), parent | 0, Math.floor(parent / 0x100000000)];
-  for (let i = 0; i < words.length + units.length + 1; i++) {
-    const v =
-      i < words.length
-        ? words[i]!
-        : i - words.length < units.length
-          ? units[i - words.length]!
-          : units.length;
-    a = Math.imul(a ^ v, 0x01000193);
-    b = Math.imul(b ^ v, 0x5bd1e995) ^ (b >>> 15);
+  for (const w of words) {
+    a = Math.imul(a ^ w, 0x01000193);
+    b = Math.imul(b ^ w, 0x5bd1e995) ^ (b >>> 15);
   }
-  return (a >>> 11) * 0x100000000 + (b >>> 0);
+  const n = v[NAME_LENGTH]!;
+  for (let i = 0; i < n; i++) {
+    const u = v[NAME_UNITS + 2 * i]! | (v[NAME_UNITS + 2 * i + 1]! << 8);
+    a = Math.imul(a ^ u, 0x01000193);
+    b = Math.imul(b ^ u, 0x5bd1e995) ^ (b >>> 15);
+  }
+  a = Math.imul(a ^ n, 0x01000193);
+  return (a >>> 11) * 0x100000000 + (b >>> 0) + 1;
 }
 
-/** Every $FILE_NAME of the in-use records: who owns it, its parent, and how many index entries named it. */
+/**
+ * Every $FILE_NAME of the in-use records: who owns it, its parent, and how many index entries named it, found
+ * by key through an open-addressing table in typed arrays (a Map of 200,000 numbers costs several times more).
+ */
 export class NameTable {
-  private readonly index = new Map<number, number>();
+  private keys = new Float64Array(1 << 12);
+  private slots = new Int32Array(1 << 12);
   owner: Float64Array<ArrayBuffer> = new Float64Array(1024);
   parent: Float64Array<ArrayBuffer> = new Float64Array(1024);
   parentSequence = new Uint16Array(1024);
   hits = new Uint8Array(1024);
   size = 0;
 
+  private slotOf(key: number): number {
+    const mask = this.keys.length - 1;
+    let i = ((key % 0x100000000) >>> 0) & mask;
+    while (this.keys[i] !== 0 && this.keys[i] !== key) i = (i + 1) & mask;
+    return i;
+  }
+
   add(owner: number, name: RecordName): void {
-    const key = nameKey(owner, name.parent, name.units);
-    if (this.index.has(key)) return;
-    if (this.size === this.owner.length) this.grow();
+    const key = nameKey(owner, name.parent, name.value);
+    let slot = this.slotOf(key);
+    if (this.keys[slot] === key) return;
+    if (this.size === this.owner.length) this.growArrays();
+    if ((this.size + 1) * 2 > this.keys.length) {
+      this.rehash();
+      slot = this.slotOf(key);
+    }
     const i = this.size++;
-    this.index.set(key, i);
+    this.keys[slot] = key;
+    this.slots[slot] = i;
     this.owner[i] = owner;
     this.parent[i] = name.parent;
     this.parentSequence[i] = name.parentSequence;
   }
 
-  find(owner: number, parent: number, units: ArrayLike<number>): number {
-    return this.index.get(nameKey(owner, parent, units)) ?? -1;
+  /** Index of the name `key` (an $I30 key) gives for `owner` in directory `parent`, or -1. */
+  find(owner: number, parent: number, key: Uint8Array): number {
+    const k = nameKey(owner, parent, key);
+    const slot = this.slotOf(k);
+    return this.keys[slot] === k ? this.slots[slot]! : -1;
   }
 
-  private grow(): void {
+  private rehash(): void {
+    const oldKeys = this.keys;
+    const oldSlots = this.slots;
+    this.keys = new Float64Array(oldKeys.length * 2);
+    this.slots = new Int32Array(oldKeys.length * 2);
+    for (let j = 0; j < oldKeys.length; j++) {
+      const k = oldKeys[j]!;
+      if (k === 0) continue;
+      const s = this.slotOf(k);
+      this.keys[s] = k;
+      this.slots[s] = oldSlots[j]!;
+    }
+  }
+
+  private growArrays(): void {
     const n = this.owner.length * 2;
     const f = (a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> => {
       const b = new Float64Array(n);
