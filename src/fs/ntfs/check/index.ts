@@ -38,6 +38,8 @@ export interface CheckOptions {
 }
 
 const UPCASE_RECORD = 10;
+/** One bit a cluster: 2^35 clusters (128 TiB of 4 KiB clusters) would need a 4 GiB bitset. */
+const MAX_ACCOUNTED_CLUSTERS = 2 ** 32;
 
 export async function checkNtfs(vol: NtfsVolume, options: CheckOptions = {}): Promise<CheckReport> {
   const started = performance.now();
@@ -48,12 +50,23 @@ export async function checkNtfs(vol: NtfsVolume, options: CheckOptions = {}): Pr
   const mirror = await readMirror(vol, findings);
   await checkMirror(vol, mirror, findings);
 
+  // Clusters past the device's end cannot be read anyway; the boot-sector check reports a short image.
+  let accounted = Math.min(vol.boot.totalClusters, Math.floor(vol.device.size / vol.clusterSize));
+  if (accounted > MAX_ACCOUNTED_CLUSTERS) {
+    findings.add(
+      'unreadable',
+      6,
+      `${accounted} clusters are more than cluster accounting handles (${MAX_ACCOUNTED_CLUSTERS}); skipped`,
+    );
+    accounted = 0;
+  }
+
   phase('MFT');
   const s: PassState = {
     vol,
     table: new RecordTable(vol.mftRecordCount),
     names: new NameTable(),
-    clusters: new ClusterMap(vol.boot.totalClusters),
+    clusters: new ClusterMap(accounted),
     findings,
     directories: new Map(),
     attributeLists: [],
@@ -66,7 +79,7 @@ export async function checkNtfs(vol: NtfsVolume, options: CheckOptions = {}): Pr
   await checkAttributeLists(s);
 
   phase('cluster accounting');
-  const unmarked = await checkBitmap(vol, s.clusters, findings);
+  const unmarked = accounted > 0 ? await checkBitmap(vol, s.clusters, findings) : null;
   if (unmarked || s.clusters.conflicts) await findClusterOwners(vol, s.clusters, unmarked, findings);
   await checkMftBitmap(vol, s.table, findings);
 

@@ -44,6 +44,13 @@ export async function checkBootSectors(vol: NtfsVolume, f: Findings): Promise<vo
     f.add('boot-sector', BOOT_RECORD, `primary boot sector is damaged (${e.message}); the backup was used`);
     return;
   }
+  const volumeBytes = vol.boot.totalSectors * vol.boot.bytesPerSector;
+  if (vol.device.size < volumeBytes)
+    f.add(
+      'boot-sector',
+      BOOT_RECORD,
+      `the boot sector says the volume is ${volumeBytes} bytes, the device holds ${vol.device.size}`,
+    );
   let state: string;
   try {
     state = await checkBackupBootSector(vol.device, vol.boot);
