@@ -101,9 +101,15 @@ export class CellAllocator {
     return this.allocated.has(rel);
   }
 
-  /** The allocated cell at `rel`, bounds-checked by the read side's one cell helper. */
+  /**
+   * The allocated cell at `rel`, bounds-checked by the read side's one cell helper, and only where the scan (or an
+   * allocation since) found a cell start: a damaged offset into the middle of another cell is refused here, before
+   * anything is written through it.
+   */
   cell(rel: number): Cell {
-    return readCell(this.buf, rel, BINS_START + this.binsSize);
+    const cell = readCell(this.buf, rel, BINS_START + this.binsSize);
+    if (!this.allocated.has(rel)) throw cellError(cell.abs, 'offset points into the middle of another cell');
+    return cell;
   }
 
   /** Absolute file offset of a cell's payload. */

@@ -7,7 +7,7 @@ import { Hive } from '../hive.js';
 import { BINS_START, NO_CELL, cellError, cellField } from '../cells/cell.js';
 import { type KeyNode, parseKeyNode } from '../cells/key-node.js';
 import { parseKeyValue } from '../cells/key-value.js';
-import { parseSecurityKey } from '../cells/security-key.js';
+import { type SecurityKey, parseSecurityKey } from '../cells/security-key.js';
 import { CellAllocator } from './allocator.js';
 import { checkValueName, encodeName, splitKeyPath, upcaseName } from './names.js';
 import { NK, NK_FIXED, SK, VK, VK_FIXED, serializeKeyNode, serializeKeyValue } from './records.js';
@@ -19,7 +19,7 @@ import {
   removeSubkey,
   subkeyNodes,
 } from './subkey-index.js';
-import { checkDataSize, freeData, storeData } from './value-store.js';
+import { checkDataSize, dataCells, storeData } from './value-store.js';
 
 /** Base block fields rewritten on save. */
 const BB = { primary: 4, secondary: 8, lastWritten: 12, rootCell: 36, checksum: 508 } as const;
@@ -29,6 +29,8 @@ const FIRST_BIN_TIMESTAMP = BINS_START + 20;
 const MAX_U32 = 0xffffffff;
 /** The largest-subkey-name field keeps its length in the low 16 bits; the high bits are flags (Vista+). */
 const MAX_SUBKEY_NAME_MASK = 0xffff;
+/** Registry paths are limited to 512 levels by Windows; deeper means a loop. */
+const MAX_KEY_DEPTH = 512;
 /** FILETIME of the Unix epoch, and FILETIME ticks (100 ns) per millisecond. */
 const FILETIME_UNIX_EPOCH = 116444736000000000n;
 const TICKS_PER_MS = 10000n;
@@ -137,9 +139,10 @@ export class HiveEditor {
     const key = this.key(keyRel);
     const values = this.valueRels(key);
     const existing = this.findValue(values, name);
+    const oldData = existing === undefined ? [] : this.ownedData(existing, key);
     this.touch();
     // The old data goes first so that its space can take the new data.
-    if (existing !== undefined) freeData(this.alloc, this.minor, parseKeyValue(this.alloc.cell(existing)));
+    for (const cell of oldData) this.alloc.free(cell);
     const stored = storeData(this.alloc, this.minor, data);
     if (existing !== undefined) {
       const p = this.alloc.payloadAbs(existing);
@@ -171,8 +174,9 @@ export class HiveEditor {
     const values = this.valueRels(key);
     const existing = this.findValue(values, name);
     if (existing === undefined) return false;
+    const oldData = this.ownedData(existing, key);
     this.touch();
-    freeData(this.alloc, this.minor, parseKeyValue(this.alloc.cell(existing)));
+    for (const cell of oldData) this.alloc.free(cell);
     this.alloc.free(existing);
     const rest = values.filter((v) => v !== existing);
     if (rest.length === 0) {
@@ -236,12 +240,17 @@ export class HiveEditor {
         },
       );
     }
+    const owned = this.subtreeCells(target);
     this.touch();
     const parentKey = this.key(parent);
     this.setNk(parent, NK.subkeyList, removeSubkey(this.ctx, parentKey.subkeyList, target));
     this.setNk(parent, NK.subkeyCount, parentKey.subkeyCount - 1);
     this.stamp(parent);
-    this.freeSubtree(target);
+    for (const cell of owned.cells) {
+      this.alloc.free(cell);
+      this.names.delete(cell);
+    }
+    for (const [sk, count] of owned.securities) this.releaseSecurity(sk, count);
     return true;
   }
 
@@ -327,35 +336,78 @@ export class HiveEditor {
     return nk;
   }
 
-  /** Frees a key node and everything only it points to: subkeys, lists, values, data, class name, sk share. */
-  private freeSubtree(rel: number): void {
-    const key = this.key(rel);
-    if (key.subkeyCount > 0) {
-      for (const child of subkeyNodes(this.ctx, key.subkeyList)) this.freeSubtree(child);
-      for (const cell of listCells(this.ctx, key.subkeyList)) this.alloc.free(cell);
-    }
-    for (const v of this.valueRels(key)) {
-      freeData(this.alloc, this.minor, parseKeyValue(this.alloc.cell(v)));
-      this.alloc.free(v);
-    }
-    if (key.valueCount > 0 && this.alloc.isAllocated(key.valueList)) this.alloc.free(key.valueList);
-    if (key.classOffset !== NO_CELL && key.classLength > 0 && this.alloc.isAllocated(key.classOffset)) {
-      this.alloc.free(key.classOffset);
-    }
-    this.releaseSecurity(key.security);
-    this.alloc.free(rel);
-    this.names.delete(rel);
+  /**
+   * Everything the subtree at `rel` owns (key nodes, lists, values, data, class names) and the sk references it
+   * holds, gathered and checked before anything is freed, so a damaged subtree is refused without a half-done delete.
+   */
+  private subtreeCells(rel: number): { cells: number[]; securities: Map<number, number> } {
+    const cells: number[] = [];
+    const securities = new Map<number, number>();
+    const seen = new Set<number>();
+    const take = (cell: number, what: string): void => {
+      if (seen.has(cell) || !this.alloc.isAllocated(cell)) {
+        throw cellError(
+          BINS_START + cell,
+          `${what} is not a cell of its own (reached twice, or not an allocated cell)`,
+        );
+      }
+      seen.add(cell);
+      cells.push(cell);
+    };
+    const visit = (nk: number, depth: number): void => {
+      if (depth > MAX_KEY_DEPTH)
+        throw cellError(BINS_START + nk, `key nesting deeper than ${MAX_KEY_DEPTH} levels`);
+      const key = this.key(nk);
+      take(nk, 'key node');
+      securities.set(key.security, (securities.get(key.security) ?? 0) + 1);
+      if (key.subkeyCount > 0) {
+        for (const list of listCells(this.ctx, key.subkeyList)) take(list, 'subkey list');
+        for (const child of subkeyNodes(this.ctx, key.subkeyList)) visit(child, depth + 1);
+      }
+      const values = this.valueRels(key);
+      for (const v of values) {
+        take(v, 'key value');
+        for (const d of dataCells(this.alloc, this.minor, parseKeyValue(this.alloc.cell(v))))
+          take(d, 'value data');
+      }
+      if (values.length > 0) take(key.valueList, 'value list');
+      if (key.classOffset !== NO_CELL && key.classLength > 0 && this.alloc.isAllocated(key.classOffset)) {
+        take(key.classOffset, 'class name');
+      }
+    };
+    visit(rel, 0);
+    this.checkRelease(securities, new Set(cells));
+    return { cells, securities };
   }
 
-  /** One key fewer uses the sk; the last one out unlinks it from the flink/blink list and frees it. */
-  private releaseSecurity(rel: number): void {
-    const sk = parseSecurityKey(this.alloc.cell(rel));
-    if (sk.refCount > 1) {
-      setU32(this.alloc.cell(rel).data, SK.refCount, sk.refCount - 1);
-      return;
+  /**
+   * The sk cells losing references, and the list neighbours of those losing their last one, must be sound and
+   * outside the cells being freed, with flink/blink pointing back, so the unlinking cannot fail halfway.
+   */
+  private checkRelease(securities: ReadonlyMap<number, number>, freeing: ReadonlySet<number>): void {
+    const sk = (rel: number): SecurityKey => {
+      if (freeing.has(rel))
+        throw cellError(BINS_START + rel, 'security cell is also owned by the key being deleted');
+      return parseSecurityKey(this.alloc.cell(rel));
+    };
+    for (const [rel, count] of securities) {
+      const s = sk(rel);
+      if (s.refCount > count) continue;
+      if (s.flink === rel || s.blink === rel) {
+        throw cellError(s.cell.abs, 'the last security descriptor of the hive would be freed');
+      }
+      if (sk(s.flink).blink !== rel || sk(s.blink).flink !== rel) {
+        throw cellError(s.cell.abs, 'sk list links do not point back to this sk', rel);
+      }
     }
-    if (sk.flink === rel || sk.blink === rel) {
-      throw cellError(sk.cell.abs, 'the last security descriptor of the hive would be freed');
+  }
+
+  /** `count` keys fewer use the sk; when none is left it is unlinked from the flink/blink list and freed. */
+  private releaseSecurity(rel: number, count: number): void {
+    const sk = parseSecurityKey(this.alloc.cell(rel));
+    if (sk.refCount > count) {
+      setU32(this.alloc.cell(rel).data, SK.refCount, sk.refCount - count);
+      return;
     }
     setU32(this.alloc.cell(sk.blink).data, SK.flink, sk.flink);
     setU32(this.alloc.cell(sk.flink).data, SK.blink, sk.blink);
@@ -370,6 +422,15 @@ export class HiveEditor {
     const out: number[] = [];
     for (let i = 0; i < key.valueCount; i++) out.push(u32(list, i * 4));
     return out;
+  }
+
+  /** The data cells of a value, refused when damage makes them overlap the value or its list. */
+  private ownedData(vk: number, key: KeyNode): number[] {
+    const cells = dataCells(this.alloc, this.minor, parseKeyValue(this.alloc.cell(vk)));
+    if (cells.includes(vk) || cells.includes(key.valueList)) {
+      throw cellError(BINS_START + vk, 'value data points at the value itself or at its value list');
+    }
+    return cells;
   }
 
   private findValue(values: readonly number[], name: string): number | undefined {

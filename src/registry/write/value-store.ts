@@ -68,22 +68,26 @@ export function storeData(alloc: CellAllocator, minor: number, data: Uint8Array)
 }
 
 /**
- * Frees the cells holding a value's data, recognising db the way the reader does (minor ≥ 4, size > 16344,
- * 'db' signature). Only cells known to be allocated are freed, so a stray offset never frees someone else's cell.
+ * The cells holding a value's data (segments, segment list and db record, or the one data cell), recognising db the
+ * way the reader does (minor ≥ 4, size > 16344, 'db' signature). Only cells known to be allocated are listed, so a
+ * stray offset never frees someone else's cell; the caller frees them.
  */
-export function freeData(alloc: CellAllocator, minor: number, v: KeyValue): void {
-  if (v.inline || v.dataSize === 0 || v.dataOffset === NO_CELL || !alloc.isAllocated(v.dataOffset)) return;
+export function dataCells(alloc: CellAllocator, minor: number, v: KeyValue): number[] {
+  if (v.inline || v.dataSize === 0 || v.dataOffset === NO_CELL || !alloc.isAllocated(v.dataOffset)) return [];
   const cell = alloc.cell(v.dataOffset);
+  // A set: in a damaged db the same cell may be listed twice, and it must be freed once.
+  const out = new Set<number>();
   if (minor >= BIG_DATA_MIN_MINOR && v.dataSize > BIG_DATA_SEGMENT && signatureOf(cell) === 'db') {
     const db = parseBigData(cell);
     if (alloc.isAllocated(db.segmentList)) {
-      const list = cellField(alloc.cell(db.segmentList), 0, db.segmentCount * 4, 'db segment list').slice();
+      const list = cellField(alloc.cell(db.segmentList), 0, db.segmentCount * 4, 'db segment list');
       for (let i = 0; i < db.segmentCount; i++) {
         const seg = u32(list, i * 4);
-        if (alloc.isAllocated(seg)) alloc.free(seg);
+        if (alloc.isAllocated(seg)) out.add(seg);
       }
-      alloc.free(db.segmentList);
+      out.add(db.segmentList);
     }
   }
-  alloc.free(v.dataOffset);
+  out.add(v.dataOffset);
+  return [...out];
 }
