@@ -138,6 +138,18 @@ export const FAULTS: Fault[] = [
     kinds: ['bad-attribute-list'],
     expect: byRecord,
   },
+  {
+    name: '$MFTMirr differs from $MFT',
+    run: (v) => inject.mirrorMismatch(v, 2),
+    kinds: ['mft-mirror'],
+    expect: () => ({ record: 2 }),
+  },
+  {
+    name: 'volume dirty flag',
+    run: (v) => inject.volumeDirtyFlag(v),
+    kinds: ['volume-dirty'],
+    expect: () => ({ record: 3 }),
+  },
 ];
 
 test('the clean factory volume checks clean', { skip }, async () => {

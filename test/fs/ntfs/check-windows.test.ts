@@ -165,6 +165,27 @@ const FAULTS: WinFault[] = [
     kinds: ['logfile-dirty'],
     expect: () => ({ record: 2 }),
   },
+  {
+    name: '$MFTMirr differs from $MFT',
+    on: 'largedir',
+    run: (v) => inject.mirrorMismatch(v, 1),
+    kinds: ['mft-mirror'],
+    expect: () => ({ record: 1 }),
+  },
+  {
+    name: 'volume dirty flag',
+    on: 'mbr',
+    run: (v) => inject.volumeDirtyFlag(v),
+    kinds: ['volume-dirty'],
+    expect: () => ({ record: 3 }),
+  },
+  {
+    name: 'security id missing from $Secure',
+    on: 'largedir',
+    run: (v) => inject.badSecurityId(v, '/File.txt'),
+    kinds: ['bad-security-id'],
+    expect: () => ({ path: '/File.txt' }),
+  },
 ];
 
 for (const f of FAULTS) {
