@@ -19,7 +19,7 @@ export class ClusterMap {
     this.claimed = new Uint8Array(Math.ceil(totalClusters / 8));
   }
 
-  /** Marks [lcn, lcn+length) claimed; returns true when some of it was claimed already. */
+  /** Marks [lcn, lcn+length) claimed (clusters past the map are ignored); true when some was claimed already. */
   claim(lcn: number, length: number): boolean {
     let clash = false;
     const end = Math.min(lcn + length, this.totalClusters);

@@ -71,7 +71,6 @@ export async function checkNtfs(vol: NtfsVolume, options: CheckOptions = {}): Pr
     directories: new Map(),
     attributeLists: [],
     extensions: [],
-    clashers: new Set(),
     securityIds: new Map(),
     mirror,
   };

@@ -39,8 +39,6 @@ export interface PassState {
   readonly attributeLists: number[];
   /** In-use extension records. */
   readonly extensions: number[];
-  /** Records whose runs hit clusters claimed before them. */
-  readonly clashers: Set<number>;
   /** security id -> records using it (count) and the first of them. */
   readonly securityIds: Map<number, { count: number; first: number }>;
   /** $MFTMirr copies of records 0..3 (as on disk), used when the $MFT copy is damaged. */
@@ -170,5 +168,5 @@ function record(s: PassState, n: number, f: RecordFacts): void {
     if (u) u.count++;
     else s.securityIds.set(f.securityId, { count: 1, first: owner });
   }
-  for (const c of f.claims) if (s.clusters.claim(c.lcn, c.length)) s.clashers.add(n);
+  for (const c of f.claims) s.clusters.claim(c.lcn, c.length);
 }

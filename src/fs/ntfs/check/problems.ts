@@ -92,14 +92,6 @@ export class Findings {
     }
     this.list.push({ kind, record, detail, ...where });
   }
-
-  has(kind: ProblemKind, record: number): boolean {
-    return this.list.some((f) => f.kind === kind && f.record === record);
-  }
-
-  count(kind: ProblemKind): number {
-    return this.perKind.get(kind) ?? 0;
-  }
 }
 
 /** One line a problem, like chkdsk: "record 1234 (/Windows/x.sys): torn-record: ...". */
