@@ -139,6 +139,12 @@ export const FAULTS: Fault[] = [
     expect: byRecord,
   },
   {
+    name: 'index entry naming a reused record (sequence)',
+    run: (v) => inject.reusedRecord(v, manifests(2)),
+    kinds: ['dangling-index-entry'],
+    expect: () => ({ path: manifests(2) }),
+  },
+  {
     name: '$MFTMirr differs from $MFT',
     run: (v) => inject.mirrorMismatch(v, 2),
     kinds: ['mft-mirror'],

@@ -166,6 +166,13 @@ const FAULTS: WinFault[] = [
     expect: () => ({ record: 2 }),
   },
   {
+    name: 'index entry naming a reused record (sequence)',
+    on: 'mbr',
+    run: (v) => inject.reusedRecord(v, '/test_dir/111111111111111.txt'),
+    kinds: ['dangling-index-entry'],
+    expect: () => ({ path: '/test_dir/111111111111111.txt' }),
+  },
+  {
     name: '$MFTMirr differs from $MFT',
     on: 'largedir',
     run: (v) => inject.mirrorMismatch(v, 1),

@@ -10,7 +10,7 @@ import { checkAttributeLists, checkNamesAndLinks, findClusterOwners } from './li
 import { mftPass, type PassState } from './mft-pass.js';
 import { PathResolver } from './paths.js';
 import { Findings, type CheckReport, type Problem } from './problems.js';
-import { BIT_INCOMPLETE, NameTable, RecordTable, STATE_IN_USE } from './record-table.js';
+import { BIT_INCOMPLETE, NameTable, RecordTable, STATE_DAMAGED, STATE_IN_USE } from './record-table.js';
 import {
   checkBitmap,
   checkBootSectors,
@@ -78,7 +78,9 @@ export async function checkNtfs(vol: NtfsVolume, options: CheckOptions = {}): Pr
   await checkAttributeLists(s);
 
   phase('cluster accounting');
-  const unmarked = accounted > 0 ? await checkBitmap(vol, s.clusters, findings) : null;
+  let damaged = 0;
+  for (let n = 0; n < s.table.count; n++) if (s.table.state[n] === STATE_DAMAGED) damaged++;
+  const unmarked = accounted > 0 ? await checkBitmap(vol, s.clusters, findings, damaged) : null;
   if (unmarked || s.clusters.conflicts) await findClusterOwners(vol, s.clusters, unmarked, findings);
   await checkMftBitmap(vol, s.table, findings);
 

@@ -126,6 +126,7 @@ export async function checkBitmap(
   vol: NtfsVolume,
   clusters: ClusterMap,
   f: Findings,
+  damagedRecords = 0,
 ): Promise<RangeBuilder | null> {
   let stream: AttributeStream;
   try {
@@ -155,7 +156,8 @@ export async function checkBitmap(
     f.add(
       'lost-clusters',
       BITMAP_RECORD,
-      `${lost.total} cluster(s) marked in use in $Bitmap belong to no file: ${formatRanges(lost.ranges)}`,
+      `${lost.total} cluster(s) marked in use in $Bitmap belong to no file: ${formatRanges(lost.ranges)}` +
+        (damagedRecords > 0 ? ` (${damagedRecords} damaged record(s) may own some of them)` : ''),
     );
   return unmarked.total > 0 ? unmarked : null;
 }
