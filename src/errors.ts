@@ -22,6 +22,9 @@ export const DISK_CODES = [
   'journal.badFormat', // undo journal unreadable
   'journal.diskChanged', // disk is not what the journal expects
   'journal.io',
+  'journal.notFound', // no undo journal at the path (and no .done one either)
+  'journal.incomplete', // a previous session or undo did not finish: undo (again) before writing
+  'journal.pathRequired', // the disk is not a regular file: --journal PATH must say where the journal goes
 ] as const;
 
 export const PARTITION_CODES = [
@@ -100,6 +103,7 @@ const REFUSAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'disk.readOnly',
   'disk.logPending',
   'journal.diskChanged',
+  'journal.incomplete',
   'ntfs.refused',
   'regf.dirty',
   'repair.refused',
