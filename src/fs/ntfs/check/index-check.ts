@@ -51,9 +51,38 @@ function describe(e: unknown): string {
   return isWinrescueError(e) ? e.message : String(e);
 }
 
+/** The whole $I30 allocation read ahead of its turn, or the error reading it gave (thrown when it is used). */
+export type Prefetched = Promise<{ bytes: Uint8Array } | { error: unknown }>;
+
+/**
+ * Starts reading directory `file`'s allocation (when small enough to be read whole), so the next directories'
+ * reads overlap the checking of this one.
+ */
+export function prefetchAllocation(vol: NtfsVolume, file: NtfsFile): Prefetched | undefined {
+  const alloc = findAttribute(file, ATTR.INDEX_ALLOCATION, I30);
+  if (!alloc || alloc.runlistError || alloc.dataSize > PRELOAD_LIMIT) return undefined;
+  try {
+    const stream = new AttributeStream(vol.clusterIo, alloc, {
+      label: `record ${file.record} $I30 allocation`,
+      record: file.record,
+    });
+    return stream.readAll().then(
+      (bytes) => ({ bytes }),
+      (error: unknown) => ({ error }),
+    );
+  } catch {
+    return undefined;
+  }
+}
+
 /** Checks directory `d` (its file, base and extensions joined). Marks it incomplete when a part is unreadable. */
-export async function checkDirectory(s: IndexPassState, d: number, file: NtfsFile): Promise<void> {
-  const walker = new DirectoryWalk(s, d, file);
+export async function checkDirectory(
+  s: IndexPassState,
+  d: number,
+  file: NtfsFile,
+  prefetched?: Prefetched,
+): Promise<void> {
+  const walker = new DirectoryWalk(s, d, file, prefetched);
   try {
     await walker.run();
   } catch (e) {
@@ -79,6 +108,7 @@ class DirectoryWalk {
     private readonly s: IndexPassState,
     private readonly d: number,
     private readonly file: NtfsFile,
+    private readonly prefetched?: Prefetched,
   ) {}
 
   fail(detail: string): void {
@@ -121,7 +151,10 @@ class DirectoryWalk {
     }
     const label = { label: `record ${this.d} $I30 allocation`, record: this.d };
     this.allocation = new AttributeStream(this.s.vol.clusterIo, alloc, label);
-    if (this.allocation.size <= PRELOAD_LIMIT) this.preloaded = await this.allocation.readAll();
+    const early = this.prefetched ? await this.prefetched : undefined;
+    if (early && 'error' in early) throw early.error;
+    if (early) this.preloaded = early.bytes;
+    else if (this.allocation.size <= PRELOAD_LIMIT) this.preloaded = await this.allocation.readAll();
     if (!bitmapAttr) {
       this.fail('$I30 index allocation without its $BITMAP');
       return;

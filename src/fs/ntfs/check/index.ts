@@ -5,7 +5,8 @@ import { isWinrescueError } from '../../../errors.js';
 import { defaultUpcase } from '../upcase.js';
 import type { NtfsVolume } from '../volume.js';
 import { ClusterMap } from './cluster-map.js';
-import { checkDirectory, type IndexPassState } from './index-check.js';
+import { checkDirectory, prefetchAllocation, type IndexPassState, type Prefetched } from './index-check.js';
+import type { NtfsFile } from '../file-record.js';
 import { checkAttributeLists, checkNamesAndLinks, findClusterOwners } from './links-check.js';
 import { mftPass, type PassState } from './mft-pass.js';
 import { PathResolver } from './paths.js';
@@ -38,6 +39,8 @@ export interface CheckOptions {
 }
 
 const UPCASE_RECORD = 10;
+/** Directories resolved and read ahead of the one being checked (at most this many allocations in memory). */
+const READ_AHEAD = 4;
 /** One bit a cluster: 2^35 clusters (128 TiB of 4 KiB clusters) would need a 4 GiB bitset. */
 const MAX_ACCOUNTED_CLUSTERS = 2 ** 32;
 
@@ -103,23 +106,30 @@ export async function checkNtfs(vol: NtfsVolume, options: CheckOptions = {}): Pr
     entries: 0,
   };
   const dirs = [...s.directories.keys()].sort((a, b) => a - b);
-  for (const d of dirs) {
+  // Each directory's file is resolved and its allocation read a few directories ahead of its check.
+  const prepare = async (d: number): Promise<{ file: NtfsFile; prefetched?: Prefetched } | null> => {
     const raw = s.directories.get(d);
     s.directories.delete(d);
     const rec = raw ? vol.parseRecordBytes(raw, d) : undefined;
-    if (isWinrescueError(rec)) {
-      s.table.flag(d, BIT_INCOMPLETE);
-      continue;
-    }
-    let file;
+    if (isWinrescueError(rec)) return null;
     try {
-      file = await vol.file(d, rec);
+      const file = await vol.file(d, rec);
+      return { file, prefetched: prefetchAllocation(vol, file) };
     } catch (e) {
       if (!isWinrescueError(e)) throw e;
-      s.table.flag(d, BIT_INCOMPLETE);
+      return null;
+    }
+  };
+  const ahead: Promise<{ file: NtfsFile; prefetched?: Prefetched } | null>[] = [];
+  for (let i = 0; i < Math.min(READ_AHEAD, dirs.length); i++) ahead.push(prepare(dirs[i]!));
+  for (let i = 0; i < dirs.length; i++) {
+    const ready = await ahead.shift()!;
+    if (i + READ_AHEAD < dirs.length) ahead.push(prepare(dirs[i + READ_AHEAD]!));
+    if (!ready) {
+      s.table.flag(dirs[i]!, BIT_INCOMPLETE);
       continue;
     }
-    await checkDirectory(ix, d, file);
+    await checkDirectory(ix, dirs[i]!, ready.file, ready.prefetched);
   }
   checkNamesAndLinks(s.table, s.names, findings);
 

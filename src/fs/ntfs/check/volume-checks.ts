@@ -30,6 +30,9 @@ const BITMAP_CHUNK = 4 * 1024 * 1024;
 /** $SDS is read whole up to this size to cross-check $SII (real ones are a few MiB). */
 const MAX_SDS_READ = 64 * 1024 * 1024;
 const SDS_HEADER = 20;
+/** Records 16..23 are reserved for future system files; 24 is the first ordinary one. */
+const FIRST_RESERVED = 16;
+const FIRST_USER_RECORD = 24;
 /** Cluster ranges kept for messages. */
 const RANGE_LIMIT = 64;
 /** The $MFT bitmap grows in 8-byte steps and may run ahead of the records: allow that much beyond them. */
@@ -189,7 +192,8 @@ export async function checkMftBitmap(vol: NtfsVolume, table: RecordTable, f: Fin
     const set = ((bits[n >> 3] ?? 0) & (1 << (n & 7))) !== 0;
     const st = table.state[n];
     if (st === STATE_DAMAGED) continue;
-    if (set && st !== STATE_IN_USE) freeButMarked.push(n);
+    // Format may mark the reserved records 16..23 allocated without ever using them.
+    if (set && st !== STATE_IN_USE && !(n >= FIRST_RESERVED && n < FIRST_USER_RECORD)) freeButMarked.push(n);
     else if (!set && st === STATE_IN_USE) usedButClear.push(n);
   }
   for (const n of freeButMarked.slice(0, 100))
