@@ -303,11 +303,19 @@ class DirectoryWalk {
     const r = ref.record;
     const t = s.table;
     const parent = le32(key, 0) + le16(key, 4) * 0x100000000;
+    const parentSequence = le16(key, 6);
     if (parent !== d)
       s.findings.add(
         'index-entry-mismatch',
         d,
         `entry "${name}" says its parent is record ${parent}, it sits in record ${d}`,
+        at,
+      );
+    else if (parentSequence !== 0 && parentSequence !== t.sequence[d])
+      s.findings.add(
+        'index-entry-mismatch',
+        d,
+        `entry "${name}" names its directory with sequence ${parentSequence}, the directory has ${t.sequence[d]}`,
         at,
       );
     if (r < t.count && t.state[r] === STATE_DAMAGED) {
