@@ -20,8 +20,8 @@ import {
   type RecordTable,
 } from './record-table.js';
 
-/** Bytes per sequential read of $MFT. */
-const CHUNK_BYTES = 4 * 1024 * 1024;
+/** Bytes per sequential read of $MFT (1 MiB measured faster and leaner than 4 MiB: the chunk stays in cache). */
+const CHUNK_BYTES = 1024 * 1024;
 /** System files 0..15 must all be valid records (12..15 reserved but written by format). */
 const SYSTEM_RECORDS = 16;
 /** Records mirrored in $MFTMirr: a damaged copy of one of these is read from the mirror instead. */
