@@ -6,6 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildDisk, copyDisk, type BuiltDisk, type VolumeRef } from '../../fixtures/factory.js';
 import * as inject from '../../fixtures/inject.js';
+import { recordOf } from '../../fixtures/ntfs-probe.js';
 import { isWinrescueError } from '../../../src/errors.js';
 import type { ProblemKind } from '../../../src/fs/ntfs/check/index.js';
 import { sharedSkip } from '../../helpers/testdata.js';
@@ -77,6 +78,12 @@ export const FAULTS: Fault[] = [
     run: (v) => inject.zeroMftRecord0(v),
     kinds: ['bad-record', 'mft-mirror'],
     expect: () => ({ record: 0 }),
+  },
+  {
+    name: "a file's MFT record zeroed",
+    run: (v) => inject.zeroMftRecord(v, recordOf(v, manifests(3))),
+    kinds: ['mft-bitmap', 'bad-record'],
+    expect: byRecord,
   },
   {
     name: 'cross-linked clusters',
