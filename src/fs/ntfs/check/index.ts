@@ -41,7 +41,7 @@ export interface CheckOptions {
 const UPCASE_RECORD = 10;
 /** Directories resolved and read ahead of the one being checked (at most this many allocations in memory). */
 const READ_AHEAD = 4;
-/** One bit a cluster: 2^35 clusters (128 TiB of 4 KiB clusters) would need a 4 GiB bitset. */
+/** One bit a cluster: 2^32 clusters (16 TiB of 4 KiB clusters) already take a 512 MiB bitset. */
 const MAX_ACCOUNTED_CLUSTERS = 2 ** 32;
 
 export async function checkNtfs(vol: NtfsVolume, options: CheckOptions = {}): Promise<CheckReport> {
