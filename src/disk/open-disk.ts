@@ -1,9 +1,10 @@
 // Opens any supported disk by its content (never its name): raw image or block device, VHD, VHDX.
 import { stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { WinrescueError, isWinrescueError } from '../errors.js';
-import type { BlockDevice } from './block-device.js';
+import type { BlockDevice, ImageFile } from './block-device.js';
 import { FileDevice, ImageFileHandle } from './file-device.js';
+import { JournaledDevice, JournaledFile, defaultJournalPath, fileJournalStorage } from './journal/index.js';
 import { detectVhd, openVhd } from './vhd/index.js';
 import { detectVhdx, openVhdx } from './vhdx/index.js';
 
@@ -12,6 +13,11 @@ export type DiskFormat =
 
 export interface OpenDiskOptions {
   readOnly?: boolean;
+  /**
+   * Write through the undo journal (implies readOnly: false): every write's old bytes are journaled and flushed
+   * first. `path` defaults to DISK.winrescue-undo; a block device requires it.
+   */
+  journal?: { path?: string };
 }
 
 export interface OpenedDisk {
@@ -19,16 +25,24 @@ export interface OpenedDisk {
   format: DiskFormat;
   path: string;
   warnings: string[];
+  /** Where the undo journal is, when opened with `journal`. */
+  journalPath?: string;
 }
 
 /** Differencing chains deeper than this are refused: real checkpoint chains are short, a loop is not. */
 const MAX_PARENT_DEPTH = 32;
 
 export async function openDisk(path: string, options: OpenDiskOptions = {}): Promise<OpenedDisk> {
+  if (options.journal) return openAt(path, false, 0, options.journal);
   return openAt(path, options.readOnly ?? true, 0);
 }
 
-async function openAt(path: string, readOnly: boolean, depth: number): Promise<OpenedDisk> {
+async function openAt(
+  path: string,
+  readOnly: boolean,
+  depth: number,
+  journal?: { path?: string },
+): Promise<OpenedDisk> {
   if (depth > MAX_PARENT_DEPTH) {
     throw new WinrescueError(
       'disk.badField',
@@ -49,10 +63,32 @@ async function openAt(path: string, readOnly: boolean, depth: number): Promise<O
   if (st.isDirectory())
     throw new WinrescueError('disk.notAFile', `${path} is a directory, not a disk image`, { path });
   if (st.isBlockDevice()) {
+    if (journal && journal.path === undefined) {
+      throw new WinrescueError(
+        'journal.pathRequired',
+        `${path} is a block device: say where its undo journal goes (--journal PATH)`,
+        { path },
+      );
+    }
     const device = await FileDevice.open(path, { readOnly });
-    return { device, format: 'raw', path, warnings: [] };
+    if (!journal) return { device, format: 'raw', path, warnings: [] };
+    const journaled = await openJournaled(device, path, journal.path!).catch(async (e: unknown) => {
+      await device.close();
+      throw e;
+    });
+    const wrapped = new JournaledDevice(journaled, device.sectorSize, device.description);
+    return { device: wrapped, format: 'raw', path, warnings: [], journalPath: journaled.journalPath };
   }
-  const file = await ImageFileHandle.open(path, readOnly);
+  const handle = await ImageFileHandle.open(path, readOnly);
+  const file: ImageFile = journal
+    ? await openJournaled(handle, path, journal.path ?? defaultJournalPath(path)).catch(
+        async (e: unknown) => {
+          await handle.close();
+          throw e;
+        },
+      )
+    : handle;
+  const journalPath = file instanceof JournaledFile ? { journalPath: file.journalPath } : {};
   const openParent = async (parentPath: string) => {
     const parent = await openAt(resolve(dirname(path), parentPath), true, depth + 1);
     return parent.device as BlockDevice & { dataWriteGuid?: string };
@@ -60,12 +96,12 @@ async function openAt(path: string, readOnly: boolean, depth: number): Promise<O
   try {
     if (await detectVhdx(file)) {
       const device = await openVhdx(file, { readOnly, openParent });
-      return { device, format: device.format, path, warnings: [...(device.warnings ?? [])] };
+      return { device, format: device.format, path, warnings: [...(device.warnings ?? [])], ...journalPath };
     }
     if (await detectVhd(file)) {
       try {
         const device = await openVhd(file, { readOnly, openParent });
-        return { device, format: device.format, path, warnings: [...device.warnings] };
+        return { device, format: device.format, path, warnings: [...device.warnings], ...journalPath };
       } catch (e) {
         // A raw image may end with a stale fixed-VHD footer (an image once converted, then cut back to its
         // volume): if no footer copy heads the file and the footer does not fit, the bytes are still a disk.
@@ -81,6 +117,10 @@ async function openAt(path: string, readOnly: boolean, depth: number): Promise<O
     await file.close().catch(() => undefined);
     throw e;
   }
+  if (file instanceof JournaledFile) {
+    const device = new JournaledDevice(file, 512, basename(path));
+    return { device, format: 'raw', path, warnings: rawWarnings(path, device.size), ...journalPath };
+  }
   await file.close();
   const device = await FileDevice.open(path, { readOnly });
   const warnings =
@@ -90,7 +130,19 @@ async function openAt(path: string, readOnly: boolean, depth: number): Promise<O
 
 const VHD_COOKIE = 'conectix';
 
-async function startsWithVhdCookie(file: ImageFileHandle): Promise<boolean> {
+function rawWarnings(path: string, size: number): string[] {
+  return size % 512 === 0 ? [] : [`${path}: size ${size} is not a multiple of 512 bytes`];
+}
+
+function openJournaled(
+  target: ImageFileHandle | FileDevice,
+  diskPath: string,
+  journalPath: string,
+): Promise<JournaledFile> {
+  return JournaledFile.open(target, { storage: fileJournalStorage(journalPath), diskPath });
+}
+
+async function startsWithVhdCookie(file: ImageFile): Promise<boolean> {
   if (file.size < VHD_COOKIE.length) return false;
   const head = await file.read(0, VHD_COOKIE.length);
   return String.fromCharCode(...head) === VHD_COOKIE;
