@@ -6,6 +6,7 @@ import { registerCat } from './commands/cat.js';
 import { registerStat } from './commands/stat.js';
 import { registerCheck } from './commands/check.js';
 import { registerReg } from './commands/reg.js';
+import { registerUndo } from './commands/undo.js';
 import { EXIT_INPUT, printJson } from './output.js';
 
 export function buildProgram(): Command {
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerStat(program);
   registerCheck(program);
   registerReg(program);
+  registerUndo(program);
   return program;
 }
 
