@@ -119,10 +119,10 @@ function visitRecord(s: PassState, n: number, raw: Uint8Array): void {
   record(s, n, facts);
   if (facts.state !== 'inUse') return;
   // A directory: the header flag, or an $I30 root (which an attribute list may have moved to an extension).
-  if (facts.baseRecord === 0 && (facts.isDirectoryFlag || facts.hasI30Root)) {
+  if (!facts.isExtension && (facts.isDirectoryFlag || facts.hasI30Root)) {
     s.table.flag(n, BIT_I30);
     s.directories.set(n, keep);
-  } else if (facts.baseRecord !== 0 && facts.hasI30Root && facts.baseRecord < s.table.count) {
+  } else if (facts.isExtension && facts.hasI30Root && facts.baseRecord < s.table.count) {
     s.table.flag(facts.baseRecord, BIT_I30);
     if (!s.directories.has(facts.baseRecord)) s.directories.set(facts.baseRecord, null);
   }
@@ -147,12 +147,12 @@ function record(s: PassState, n: number, f: RecordFacts): void {
   table.state[n] = STATE_IN_USE;
   table.linkCount[n] = f.linkCount;
   table.baseRecord[n] = f.baseRecord;
-  const owner = f.baseRecord === 0 ? n : f.baseRecord;
-  if (f.baseRecord !== 0) {
+  const owner = f.isExtension ? f.baseRecord : n;
+  if (f.isExtension) {
     table.flag(n, BIT_EXTENSION);
     s.extensions.push(n);
   }
-  if (f.attributeList && f.baseRecord === 0) {
+  if (f.attributeList && !f.isExtension) {
     table.flag(n, BIT_ATTRIBUTE_LIST);
     s.attributeLists.push(n);
   }

@@ -62,9 +62,14 @@ export interface RecordFacts {
   readonly state: RecordState;
   readonly sequence: number;
   readonly linkCount: number;
-  /** The base record this one extends (0 for a base record). */
+  /** The base record this one extends (0 for a base record, and for extensions of $MFT itself). */
   readonly baseRecord: number;
   readonly baseSequence: number;
+  /**
+   * A base reference of 0 means a base record, except that $MFT's own extension records point at record 0 with
+   * its sequence (1): the whole 64-bit reference decides.
+   */
+  readonly isExtension: boolean;
   readonly isDirectoryFlag: boolean;
   readonly findings: { kind: ProblemKind; detail: string }[];
   readonly names: RecordName[];
@@ -95,6 +100,7 @@ function bare(
     linkCount: 0,
     baseRecord: 0,
     baseSequence: 0,
+    isExtension: false,
     isDirectoryFlag: (raw[22]! & MFT_RECORD_IS_DIRECTORY) !== 0,
     findings,
     names: [],
@@ -149,6 +155,8 @@ export function checkRecord(
     }
   }
   const baseRecord = le32(raw, BASE_REFERENCE_FIELD) + le16(raw, BASE_REFERENCE_FIELD + 4) * 0x100000000;
+  const baseSequence = le16(raw, BASE_REFERENCE_FIELD + 6);
+  const isExtension = baseRecord !== 0 || baseSequence !== 0;
   const nextId = le16(raw, NEXT_ATTRIBUTE_ID_FIELD);
   const names: RecordName[] = [];
   const claims: ClusterClaim[] = [];
@@ -195,7 +203,7 @@ export function checkRecord(
     if (!a.resident && RESIDENT_ONLY.has(a.type))
       findings.push({ kind: 'bad-attribute', detail: `${label} is non-resident; NTFS keeps it resident` });
     if (a.resident) residentFacts(a, label, findings, names, (id) => (securityId = id));
-    else nonResidentFacts(a, label, findings, claims, clusterSize, baseRecord === 0);
+    else nonResidentFacts(a, label, findings, claims, clusterSize, !isExtension);
     if (a.type === ATTR.INDEX_ROOT && a.name === I30) hasI30Root = true;
     if (a.type === ATTR.ATTRIBUTE_LIST) attributeList = a;
     off += a.length;
@@ -206,7 +214,8 @@ export function checkRecord(
     sequence: header.sequence,
     linkCount: header.linkCount,
     baseRecord,
-    baseSequence: le16(raw, BASE_REFERENCE_FIELD + 6),
+    baseSequence,
+    isExtension,
     isDirectoryFlag: (header.flags & MFT_RECORD_IS_DIRECTORY) !== 0,
     findings,
     names,
