@@ -146,6 +146,12 @@ export const FAULTS: Fault[] = [
     expect: byRecord,
   },
   {
+    name: 'B+ tree shape: a subtree cut off the root',
+    run: (v) => inject.cutIndexSubtree(v, DRIVERS),
+    kinds: ['bad-index'],
+    expect: () => ({ path: DRIVERS }),
+  },
+  {
     name: 'index entry naming a reused record (sequence)',
     run: (v) => inject.reusedRecord(v, manifests(2)),
     kinds: ['dangling-index-entry'],
