@@ -94,7 +94,7 @@ export class PowerLossFile implements ImageFile {
   async close(): Promise<void> {}
 
   afterCrash(random: () => number): Uint8Array {
-    let out = this.durable.slice();
+    let out: Uint8Array = this.durable.slice();
     for (const op of this.pending) {
       const r = random();
       if (r < 1 / 3) continue;
