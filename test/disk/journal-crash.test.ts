@@ -1,0 +1,199 @@
+// Crash safety of the undo journal (issue 6): (a) a writer process SIGKILLed at 50 random points of a multi-write
+// sequence, (b) 150 simulated power losses, where the disk and the journal both lose what was not flushed (writes
+// kept, dropped or torn at sector boundaries, in any combination), and undos that are themselves cut short. In
+// every trial `undo` must bring the image back to its original sha256.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BlockDevice } from '../../src/disk/block-device.js';
+import { JournaledDevice, JournaledFile, undoJournal } from '../../src/disk/journal/index.js';
+import { openVhd } from '../../src/disk/vhd/index.js';
+import { openVhdx } from '../../src/disk/vhdx/index.js';
+import { undo } from '../../src/api/undo.js';
+import { REPO_ROOT } from '../helpers/testdata.js';
+import { run, sha256, sha256File, tempDir } from '../helpers/tools.js';
+import { PowerLoss, PowerLossFile, SimStorage, World, copyImage, rng } from './journal-helpers.js';
+
+const MIB = 1024 * 1024;
+let work: { dir: string; cleanup: () => void };
+const base = new Map<string, string>();
+/** How the child is started: a bundle when esbuild (tsx's own compiler) is there, so each trial starts in ~50 ms. */
+let childCommand: string[];
+
+before(async () => {
+  work = tempDir('winrescue-journal-crash-');
+  const content = new Uint8Array(4 * MIB);
+  const r = rng(11);
+  for (let i = 0; i < MIB; i++) content[i] = (r() * 256) | 0;
+  const raw = join(work.dir, 'base.raw');
+  writeFileSync(raw, content);
+  base.set('raw', raw);
+  const vhdx = join(work.dir, 'base.vhdx');
+  run('qemu-img', ['convert', '-f', 'raw', '-O', 'vhdx', '-o', 'block_size=1M', raw, vhdx]);
+  base.set('vhdx', vhdx);
+  const vhd = join(work.dir, 'base.vhd');
+  run('qemu-img', ['convert', '-f', 'raw', '-O', 'vpc', '-o', 'force_size=on', raw, vhd]);
+  base.set('vhd-dynamic', vhd);
+  const child = join(REPO_ROOT, 'test', 'disk', 'journal-child.ts');
+  try {
+    const esbuild = (await import('esbuild' as string)) as {
+      build(o: Record<string, unknown>): Promise<unknown>;
+    };
+    const out = join(work.dir, 'child.mjs');
+    await esbuild.build({
+      entryPoints: [child],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      outfile: out,
+      logLevel: 'silent',
+    });
+    childCommand = [out];
+  } catch {
+    childCommand = ['--import', 'tsx', child];
+  }
+});
+after(() => work?.cleanup());
+
+/** Runs the child until it has announced write `killAfter` (then waits `delayMs`) and SIGKILLs it. */
+function killedWriter(path: string, seed: number, count: number, killAfter: number, delayMs: number) {
+  return new Promise<{ killed: boolean }>((resolve, reject) => {
+    const child = spawn(process.execPath, [...childCommand, path, String(seed), String(count)], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    let sent = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const lines = out.split('\n').filter((l) => /^\d+$/.test(l));
+      if (!sent && lines.length > killAfter) {
+        sent = true;
+        setTimeout(() => child.kill('SIGKILL'), delayMs);
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (signal === 'SIGKILL') resolve({ killed: true });
+      else if (code === 0) resolve({ killed: false });
+      else reject(new Error(`child failed (${code}): ${err}`));
+    });
+  });
+}
+
+test('SIGKILL at 50 random points of a multi-write sequence: undo restores the original sha256 every time', async () => {
+  const random = rng(20261124);
+  const COUNT = 12;
+  const TRIALS = 50;
+  let killed = 0;
+  const trial = async (t: number) => {
+    const kind = t % 2 === 0 ? 'raw' : 'vhdx';
+    const path = copyImage(base.get(kind)!, join(work.dir, `kill${t}.${kind}`));
+    const original = await sha256File(path);
+    const killAfter = Math.floor(random() * COUNT);
+    const delay = Math.floor(random() * 4);
+    const r = await killedWriter(path, 1000 + t, COUNT, killAfter, delay);
+    if (r.killed) killed++;
+    const where = `trial ${t} (${kind}, killed after write ${killAfter} + ${delay} ms)`;
+    if (existsSync(`${path}.winrescue-undo`)) {
+      const report = await undo(path);
+      assert.equal(report.verified, true, where);
+    }
+    assert.equal(await sha256File(path), original, where);
+    run('rm', ['-f', path, `${path}.winrescue-undo.done`]);
+  };
+  // Two at a time: the machine has two cores.
+  for (let t = 0; t < TRIALS; t += 2) await Promise.all([trial(t), trial(t + 1)]);
+  assert.ok(killed >= 45, `only ${killed} of ${TRIALS} children were killed before finishing`);
+});
+
+/** The writer's work: open the container through the journal, a seeded series of writes and flushes, close. */
+async function scenario(kind: string, disk: PowerLossFile, storage: SimStorage): Promise<void> {
+  const journaled = await JournaledFile.open(disk, { storage, diskPath: disk.path, now: () => 0 });
+  let dev: BlockDevice;
+  if (kind === 'raw') dev = new JournaledDevice(journaled, 512, 'sim');
+  else if (kind === 'vhdx') dev = await openVhdx(journaled, { readOnly: false });
+  else dev = await openVhd(journaled, { readOnly: false });
+  const random = rng(kind.length * 977);
+  for (let i = 0; i < 10; i++) {
+    const len = 1 + Math.floor(random() * 48 * 1024);
+    const at = Math.floor(random() * (dev.size - len));
+    const data = new Uint8Array(len).fill(i + 1);
+    await dev.write(at, data);
+    if (random() < 0.3) await dev.flush();
+  }
+  await dev.close();
+}
+
+/** Runs `op`; a power loss ends it quietly (whatever it was wrapped in), any other failure is a test failure. */
+async function untilPowerLoss(world: World, op: () => Promise<unknown>): Promise<void> {
+  try {
+    await op();
+  } catch (e) {
+    if (!world.dead && !(e instanceof PowerLoss)) throw e;
+  }
+}
+
+for (const [kind, trials] of [
+  ['raw', 50],
+  ['vhdx', 50],
+  ['vhd-dynamic', 50],
+] as const) {
+  test(`${kind}: power lost at ${trials} random points (writer, then undo too): undo restores the original`, async () => {
+    const original = new Uint8Array(readFileSync(base.get(kind)!));
+    const path = `sim.${kind}`;
+    // A run without a crash counts the operations, so the crash points cover the whole session.
+    const dry = new World();
+    await scenario(kind, new PowerLossFile(original, dry, path), new SimStorage(dry));
+    const total = dry.ops;
+    const random = rng(trials * 31 + kind.length);
+    for (let t = 0; t < trials; t++) {
+      const crashAt = Math.floor(random() * (total + 1));
+      const world = new World(crashAt);
+      const disk = new PowerLossFile(original, world, path);
+      const storage = new SimStorage(world);
+      await untilPowerLoss(world, () => scenario(kind, disk, storage));
+      let diskBytes = disk.afterCrash(random);
+      let journalBytes = storage.file?.afterCrash(random) ?? null;
+      const where = `${kind} trial ${t}: power lost at operation ${crashAt} of ${total}`;
+      if (!journalBytes) {
+        assert.equal(
+          sha256(diskBytes),
+          sha256(original),
+          `${where}: no journal, so no write may have happened`,
+        );
+        continue;
+      }
+      // Every other trial the undo itself loses power once before the undo that completes.
+      if (t % 2 === 1) {
+        const count = new World();
+        await undoJournal(
+          async () => new PowerLossFile(diskBytes, count, path),
+          new SimStorage(count, journalBytes),
+          path,
+        );
+        const undoWorld = new World(Math.floor(random() * count.ops));
+        const d = new PowerLossFile(diskBytes, undoWorld, path);
+        const s = new SimStorage(undoWorld, journalBytes);
+        await untilPowerLoss(undoWorld, () => undoJournal(async () => d, s, path));
+        diskBytes = d.afterCrash(random);
+        journalBytes = s.file?.afterCrash(random) ?? null;
+        if (!journalBytes) {
+          assert.equal(sha256(diskBytes), sha256(original), `${where}: undo finished before its power loss`);
+          continue;
+        }
+      }
+      const calm = new World();
+      const d = new PowerLossFile(diskBytes, calm, path);
+      const s = new SimStorage(calm, journalBytes);
+      const report = await undoJournal(async () => d, s, path);
+      assert.equal(sha256(d.bytes()), sha256(original), where);
+      assert.equal(report.verified, true, where);
+      assert.equal((await undoJournal(async () => d, s, path)).alreadyUndone, true, where);
+    }
+  });
+}
