@@ -1,0 +1,224 @@
+// What the undo journal refuses, and damage it survives: a disk changed behind our back (undo refuses with
+// journal.diskChanged and writes nothing; --force restores), a journal of another disk, an unfinished session, a
+// torn last record (ignored), garbage and mutated journals (journal.badFormat, never another exception).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, existsSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openDisk } from '../../src/disk/open-disk.js';
+import { parseJournal } from '../../src/disk/journal/index.js';
+import { undo } from '../../src/api/undo.js';
+import { WinrescueError } from '../../src/errors.js';
+import { writeBytes } from '../fixtures/ntfs-volume.js';
+import { run, sha256File, tempDir } from '../helpers/tools.js';
+import { copyImage, rng } from './journal-helpers.js';
+
+const MIB = 1024 * 1024;
+let work: { dir: string; cleanup: () => void };
+let raw: string;
+let vhdx: string;
+let n = 0;
+
+before(() => {
+  work = tempDir('winrescue-journal-errors-');
+  const content = new Uint8Array(4 * MIB);
+  const r = rng(3);
+  for (let i = 0; i < content.length; i++) content[i] = (r() * 256) | 0;
+  raw = join(work.dir, 'base.raw');
+  writeFileSync(raw, content);
+  vhdx = join(work.dir, 'base.vhdx');
+  run('qemu-img', ['convert', '-f', 'raw', '-O', 'vhdx', '-o', 'block_size=1M', raw, vhdx]);
+});
+after(() => work?.cleanup());
+
+const isCode = (code: string) => (e: unknown) => e instanceof WinrescueError && e.code === code;
+
+/** A copy of `from` written through the journal: three writes, one growing a VHDX. */
+async function written(from: string): Promise<string> {
+  const path = copyImage(from, join(work.dir, `d${n++}`));
+  const disk = await openDisk(path, { journal: {} });
+  await disk.device.write(512 * 1024, new Uint8Array(10_000).fill(0xa5));
+  await disk.device.flush();
+  await disk.device.write(3 * MIB + 100, new Uint8Array(3000).fill(0x5a));
+  await disk.device.write(600_000, new Uint8Array(70).fill(0x11));
+  await disk.device.write(2 * MIB - 300, new Uint8Array(900).fill(0x22));
+  await disk.device.close();
+  return path;
+}
+
+function writeRecords(path: string) {
+  const j = parseJournal(new Uint8Array(readFileSync(`${path}.winrescue-undo`)));
+  return j.sessions.flatMap((s) => s.records).filter((r) => r.type === 'write');
+}
+
+for (const [kind, image] of [
+  ['raw', () => raw],
+  ['vhdx', () => vhdx],
+] as const) {
+  test(`${kind}: a byte we wrote changed behind our back: undo refuses, writes nothing; --force restores`, async () => {
+    const original = await sha256File(image());
+    const path = await written(image());
+    // Flip the last byte of a written range outside the identity window (first and last MiB of the file), so the
+    // rehearsal's sector check, not the identity check, must notice.
+    const size = readFileSync(path).length;
+    const rec = writeRecords(path).find((r) => r.offset >= MIB && r.offset + r.old.length <= size - MIB);
+    assert.ok(rec, 'a write record outside the identity window');
+    const at = rec.offset + rec.old.length - 1;
+    const byte = readFileSync(path).subarray(at, at + 1);
+    writeBytes(path, at, new Uint8Array([byte[0]! ^ 0xff]));
+    const changed = await sha256File(path);
+    await assert.rejects(undo(path), (e: unknown) => {
+      assert.ok(e instanceof WinrescueError && e.code === 'journal.diskChanged', String(e));
+      assert.equal(e.exitCode, 1);
+      assert.equal(e.record, rec.seq, 'the sector check names the record');
+      assert.equal(e.offset, Math.max(rec.offset, at - (at % 512)), 'the sector holding the changed byte');
+      return true;
+    });
+    assert.equal(await sha256File(path), changed, 'refused undo wrote nothing');
+    assert.ok(existsSync(`${path}.winrescue-undo`), 'journal kept for a later --force');
+    const r = await undo(path, { force: true });
+    assert.equal(r.forced, true);
+    assert.equal(r.verified, true);
+    assert.equal(await sha256File(path), original);
+  });
+}
+
+test('a change outside our ranges but inside the identity window is refused too; --force restores our ranges', async () => {
+  const path = await written(raw);
+  const before = readFileSync(path);
+  writeBytes(path, 10, new Uint8Array([before[10]! ^ 1]));
+  await assert.rejects(undo(path), isCode('journal.diskChanged'));
+  // And a new writing session is refused the same way.
+  await assert.rejects(openDisk(path, { journal: {} }), isCode('journal.diskChanged'));
+  const r = await undo(path, { force: true });
+  assert.equal(r.verified, false, 'the foreign byte is still there, so the identity differs');
+  const after = readFileSync(path);
+  const orig = readFileSync(raw);
+  assert.equal(after[10], before[10]! ^ 1);
+  after[10] = orig[10]!;
+  assert.ok(after.equals(orig), 'every byte we wrote is restored');
+});
+
+test('the journal of another disk is refused for writing and for undo; the disk is untouched', async () => {
+  const a = await written(raw);
+  const b = copyImage(vhdx, join(work.dir, 'other.vhdx'));
+  copyFileSync(`${a}.winrescue-undo`, `${b}.winrescue-undo`);
+  const shaB = await sha256File(b);
+  await assert.rejects(openDisk(b, { journal: {} }), isCode('journal.diskChanged'));
+  await assert.rejects(undo(b), isCode('journal.diskChanged'));
+  assert.equal(await sha256File(b), shaB);
+});
+
+test('a second session appends to the journal; undo restores both, newest first', async () => {
+  const original = await sha256File(vhdx);
+  const path = await written(vhdx);
+  const disk = await openDisk(path, { journal: {} });
+  await disk.device.write(512 * 1024 + 5000, new Uint8Array(20_000).fill(0x77));
+  await disk.device.write(2 * MIB + 7, new Uint8Array(5).fill(0x78));
+  await disk.device.close();
+  assert.equal(parseJournal(new Uint8Array(readFileSync(`${path}.winrescue-undo`))).sessions.length, 2);
+  const r = await undo(path);
+  assert.equal(r.sessions, 2);
+  assert.equal(await sha256File(path), original);
+});
+
+test('an unfinished session (or undo) is refused for writing: undo first', async () => {
+  const original = await sha256File(raw);
+  const path = await written(raw);
+  const journal = `${path}.winrescue-undo`;
+  const bytes = readFileSync(journal);
+  const end = parseJournal(new Uint8Array(bytes)).sessions[0]!.end!;
+  // Without its end record the session looks killed.
+  writeFileSync(journal, bytes.subarray(0, end.at));
+  await assert.rejects(openDisk(path, { journal: {} }), (e: unknown) => {
+    assert.ok(e instanceof WinrescueError && e.code === 'journal.incomplete');
+    assert.equal(e.exitCode, 1);
+    return true;
+  });
+  const r = await undo(path);
+  assert.match(r.warnings.join('\n'), /did not finish/);
+  assert.equal(await sha256File(path), original);
+});
+
+test('a torn last record is ignored: its write never happened', async () => {
+  const original = await sha256File(raw);
+  const path = await written(raw);
+  const journal = `${path}.winrescue-undo`;
+  const bytes = readFileSync(journal);
+  const last = parseJournal(new Uint8Array(bytes)).sessions[0]!.records.at(-1)!;
+  // A copy of the start of an earlier record: what a crash in the middle of an append leaves.
+  appendFileSync(journal, bytes.subarray(last.at, last.at + 40));
+  const parsed = parseJournal(new Uint8Array(readFileSync(journal)));
+  assert.equal(parsed.tornBytes, 40);
+  const r = await undo(path);
+  assert.equal(r.tornBytes, 40);
+  assert.equal(await sha256File(path), original);
+});
+
+test('garbage journals: typed journal.badFormat (exit 2), nothing written', async () => {
+  const path = await written(raw);
+  const sha = await sha256File(path);
+  const journal = `${path}.winrescue-undo`;
+  const good = readFileSync(journal);
+  const cases: [string, Uint8Array][] = [
+    ['random bytes', new Uint8Array(4096).map((_, i) => (i * 131) & 0xff)],
+    ['empty', new Uint8Array(0)],
+    [
+      'header only, bad checksum',
+      (() => {
+        const b = new Uint8Array(good.subarray(0, 512));
+        b[30]! ^= 1;
+        return b;
+      })(),
+    ],
+    // A damaged record with intact ones after it is not a torn append: refuse rather than undo half.
+    [
+      'damaged middle record',
+      (() => {
+        const b = new Uint8Array(good);
+        b[512 + 30]! ^= 1;
+        return b;
+      })(),
+    ],
+  ];
+  for (const [what, bytes] of cases) {
+    writeFileSync(journal, bytes);
+    await assert.rejects(undo(path), (e: unknown) => {
+      assert.ok(e instanceof WinrescueError && e.code === 'journal.badFormat', `${what}: ${String(e)}`);
+      assert.equal(e.exitCode, 2);
+      return true;
+    });
+    assert.equal(await sha256File(path), sha, what);
+  }
+});
+
+test('fuzz: 1000 mutated journals parse or fail with journal.badFormat, never another exception', async () => {
+  const path = await written(vhdx);
+  const good = new Uint8Array(readFileSync(`${path}.winrescue-undo`));
+  const random = rng(99);
+  let torn = 0;
+  let refused = 0;
+  for (let i = 0; i < 1000; i++) {
+    let b = good.slice();
+    const kind = i % 4;
+    if (kind === 0) b = b.subarray(0, Math.floor(random() * b.length));
+    else if (kind === 1)
+      for (let k = 0; k < 1 + random() * 8; k++) b[Math.floor(random() * b.length)] = (random() * 256) | 0;
+    else if (kind === 2) {
+      // Lengths and sequence numbers of a random record header, where a parser is most easily misled.
+      const at = 512 + 8 * Math.floor((random() * (b.length - 512)) / 8);
+      b[at + 8 + Math.floor(random() * 12)] = (random() * 256) | 0;
+    } else
+      b = new Uint8Array([
+        ...b,
+        ...new Uint8Array(Math.floor(random() * 300)).map(() => (random() * 256) | 0),
+      ]);
+    try {
+      if (parseJournal(b).tornBytes > 0) torn++;
+    } catch (e) {
+      assert.ok(e instanceof WinrescueError && e.code === 'journal.badFormat', `case ${i}: ${String(e)}`);
+      refused++;
+    }
+  }
+  assert.ok(torn > 100 && refused > 100, `torn tails ${torn}, refused ${refused}`);
+});
