@@ -48,3 +48,10 @@ export async function undo(diskPath: string, options: UndoApiOptions = {}): Prom
   });
   return { disk: diskPath, journal, ...report };
 }
+
+/** The command that undoes a writing session, for `repair --json`'s "undo" field and human output. */
+export function undoCommand(diskPath: string, journalPath?: string): string {
+  const quote = (s: string) => (/^[\w./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+  const custom = journalPath !== undefined && journalPath !== defaultJournalPath(diskPath);
+  return `winrescue undo ${quote(diskPath)}${custom ? ` --journal ${quote(journalPath)}` : ''}`;
+}

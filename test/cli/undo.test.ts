@@ -5,7 +5,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { openDisk } from '../../src/disk/open-disk.js';
+import { undoCommand } from '../../src/api/undo.js';
+import { REPO_ROOT } from '../helpers/testdata.js';
 import { sha256File, tempDir } from '../helpers/tools.js';
 import { writeBytes } from '../fixtures/ntfs-volume.js';
 import { assertOneLineError, winrescue } from './helpers.js';
@@ -90,4 +93,22 @@ test('undo without a journal, or with garbage: exit 2 and one line', async () =>
   writeFileSync(`${path}.winrescue-undo`, 'not a journal at all, just text that is long enough to be read');
   assert.match(assertOneLineError(winrescue(['undo', path])), /journal/);
   assert.match(assertOneLineError(winrescue(['undo', join(work.dir, 'missing.raw')])), /no such file/);
+});
+
+test('undoCommand: the shell runs the printed command as is, quotes and custom journal included', async () => {
+  const journal = join(work.dir, "it's here.journal");
+  const path = await written(journal);
+  const spaced = join(work.dir, 'with space.raw');
+  writeFileSync(spaced, readFileSync(path));
+  const command = undoCommand(spaced, journal);
+  assert.match(command, /^winrescue undo '.*with space\.raw' --journal '.*'/);
+  const r = spawnSync(
+    'sh',
+    ['-c', command.replace(/^winrescue/, `${process.execPath} ${join(REPO_ROOT, 'bin', 'winrescue.js')}`)],
+    {
+      encoding: 'utf8',
+    },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(await sha256File(spaced), await sha256File(base));
 });
