@@ -4,6 +4,7 @@ import { stat as statPath } from 'node:fs/promises';
 import { WinrescueError } from '../errors.js';
 import { FileDevice, ImageFileHandle } from '../disk/file-device.js';
 import {
+  checkJournalPath,
   defaultJournalPath,
   fileJournalStorage,
   undoJournal,
@@ -41,6 +42,7 @@ export async function undo(diskPath: string, options: UndoApiOptions = {}): Prom
   if (!block && !st.isFile())
     throw new WinrescueError('disk.notAFile', `${diskPath} is not a disk image`, { path: diskPath });
   const journal = options.journalPath ?? defaultJournalPath(diskPath);
+  checkJournalPath(diskPath, journal);
   const openTarget = async (): Promise<JournalTarget> =>
     block ? FileDevice.open(diskPath, { readOnly: false }) : ImageFileHandle.open(diskPath, false);
   const report = await undoJournal(openTarget, fileJournalStorage(journal), diskPath, {

@@ -244,3 +244,11 @@ test('fuzz: undo of 300 mutated journals over an in-memory disk reports or fails
   }
   assert.ok(undone > 50, `${undone} undos ran`);
 });
+
+test('a journal path naming the disk itself is refused, for writing and for undo', async () => {
+  const path = copyImage(raw, join(work.dir, 'self.raw'));
+  const sha = await sha256File(path);
+  await assert.rejects(openDisk(path, { journal: { path } }), isCode('journal.pathRequired'));
+  await assert.rejects(undo(path, { journalPath: path }), isCode('journal.pathRequired'));
+  assert.equal(await sha256File(path), sha);
+});

@@ -9,6 +9,7 @@ export {
 export { undoJournal, type UndoOptions, type UndoReport } from './undo.js';
 export {
   fileJournalStorage,
+  checkJournalPath,
   defaultJournalPath,
   JOURNAL_SUFFIX,
   DONE_SUFFIX,

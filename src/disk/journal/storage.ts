@@ -1,7 +1,7 @@
 // Where an undo journal lives: a file beside the disk by default (DISK.winrescue-undo), created atomically (temp
 // file, fsync, rename, fsync of the folder) so a journal that exists always has a whole header.
 import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { WinrescueError } from '../../errors.js';
 import type { ImageFile } from '../block-device.js';
 import { ImageFileHandle } from '../file-device.js';
@@ -12,6 +12,20 @@ export const DONE_SUFFIX = '.done';
 
 export function defaultJournalPath(diskPath: string): string {
   return diskPath + JOURNAL_SUFFIX;
+}
+
+/** Refuses a journal path that names the disk itself (the journal would overwrite what it protects). */
+export function checkJournalPath(diskPath: string, journalPath: string): void {
+  if (
+    resolve(diskPath) === resolve(journalPath) ||
+    resolve(diskPath) + DONE_SUFFIX === resolve(journalPath)
+  ) {
+    throw new WinrescueError(
+      'journal.pathRequired',
+      `the undo journal must be a file of its own, not the disk ${diskPath}`,
+      { path: journalPath },
+    );
+  }
 }
 
 /** The journal's backing store; tests put a simulated power-loss file behind it. */
