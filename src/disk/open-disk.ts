@@ -4,7 +4,13 @@ import { basename, dirname, resolve } from 'node:path';
 import { WinrescueError, isWinrescueError } from '../errors.js';
 import type { BlockDevice, ImageFile } from './block-device.js';
 import { FileDevice, ImageFileHandle } from './file-device.js';
-import { JournaledDevice, JournaledFile, defaultJournalPath, fileJournalStorage } from './journal/index.js';
+import {
+  JournaledDevice,
+  JournaledFile,
+  checkJournalPath,
+  defaultJournalPath,
+  fileJournalStorage,
+} from './journal/index.js';
 import { detectVhd, openVhd } from './vhd/index.js';
 import { detectVhdx, openVhdx } from './vhdx/index.js';
 
@@ -139,6 +145,7 @@ function openJournaled(
   diskPath: string,
   journalPath: string,
 ): Promise<JournaledFile> {
+  checkJournalPath(diskPath, journalPath);
   return JournaledFile.open(target, { storage: fileJournalStorage(journalPath), diskPath });
 }
 
