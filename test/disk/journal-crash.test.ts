@@ -85,30 +85,40 @@ function killedWriter(path: string, seed: number, count: number, killAfter: numb
   });
 }
 
-test('SIGKILL at 50 random points of a multi-write sequence: undo restores the original sha256 every time', async () => {
+test('SIGKILL at 50 random points of a multi-write sequence: undo restores the original sha256 every time', async (t) => {
   const random = rng(20261124);
   const COUNT = 12;
   const TRIALS = 50;
   let killed = 0;
-  const trial = async (t: number) => {
-    const kind = t % 2 === 0 ? 'raw' : 'vhdx';
-    const path = copyImage(base.get(kind)!, join(work.dir, `kill${t}.${kind}`));
+  let restored = 0;
+  let unfinished = 0;
+  const trial = async (n: number) => {
+    const kind = n % 2 === 0 ? 'raw' : 'vhdx';
+    const path = copyImage(base.get(kind)!, join(work.dir, `kill${n}.${kind}`));
     const original = await sha256File(path);
     const killAfter = Math.floor(random() * COUNT);
     const delay = Math.floor(random() * 4);
-    const r = await killedWriter(path, 1000 + t, COUNT, killAfter, delay);
+    const r = await killedWriter(path, 1000 + n, COUNT, killAfter, delay);
     if (r.killed) killed++;
-    const where = `trial ${t} (${kind}, killed after write ${killAfter} + ${delay} ms)`;
+    const where = `trial ${n} (${kind}, killed after write ${killAfter} + ${delay} ms)`;
     if (existsSync(`${path}.winrescue-undo`)) {
       const report = await undo(path);
       assert.equal(report.verified, true, where);
+      if (report.records > 0) restored++;
+      if (report.warnings.some((w) => w.includes('did not finish'))) unfinished++;
     }
     assert.equal(await sha256File(path), original, where);
     run('rm', ['-f', path, `${path}.winrescue-undo.done`]);
   };
   // Two at a time: the machine has two cores.
-  for (let t = 0; t < TRIALS; t += 2) await Promise.all([trial(t), trial(t + 1)]);
+  for (let n = 0; n < TRIALS; n += 2) await Promise.all([trial(n), trial(n + 1)]);
+  t.diagnostic(`${killed} killed, ${restored} restored by undo, ${unfinished} killed mid-session`);
   assert.ok(killed >= 45, `only ${killed} of ${TRIALS} children were killed before finishing`);
+  // The kills must land inside sessions, not only before the first write or after the last.
+  assert.ok(
+    restored >= 40 && unfinished >= 40,
+    `undo restored ${restored} trials, ${unfinished} mid-session`,
+  );
 });
 
 /** The writer's work: open the container through the journal, a seeded series of writes and flushes, close. */
@@ -143,7 +153,7 @@ for (const [kind, trials] of [
   ['vhdx', 50],
   ['vhd-dynamic', 50],
 ] as const) {
-  test(`${kind}: power lost at ${trials} random points (writer, then undo too): undo restores the original`, async () => {
+  test(`${kind}: power lost at ${trials} random points (writer, then undo too): undo restores the original`, async (tc) => {
     const original = new Uint8Array(readFileSync(base.get(kind)!));
     const path = `sim.${kind}`;
     // A run without a crash counts the operations, so the crash points cover the whole session.
@@ -151,6 +161,7 @@ for (const [kind, trials] of [
     await scenario(kind, new PowerLossFile(original, dry, path), new SimStorage(dry));
     const total = dry.ops;
     const random = rng(trials * 31 + kind.length);
+    const seen = { noJournal: 0, torn: 0, resumed: 0, unfinished: 0 };
     for (let t = 0; t < trials; t++) {
       const crashAt = Math.floor(random() * (total + 1));
       const world = new World(crashAt);
@@ -166,6 +177,7 @@ for (const [kind, trials] of [
           sha256(original),
           `${where}: no journal, so no write may have happened`,
         );
+        seen.noJournal++;
         continue;
       }
       // Every other trial the undo itself loses power once before the undo that completes.
@@ -193,7 +205,12 @@ for (const [kind, trials] of [
       const report = await undoJournal(async () => d, s, path);
       assert.equal(sha256(d.bytes()), sha256(original), where);
       assert.equal(report.verified, true, where);
+      if (report.tornBytes > 0) seen.torn++;
+      if (report.resumed) seen.resumed++;
+      if (report.warnings.some((w) => w.includes('did not finish'))) seen.unfinished++;
       assert.equal((await undoJournal(async () => d, s, path)).alreadyUndone, true, where);
     }
+    tc.diagnostic(JSON.stringify(seen));
+    assert.ok(seen.unfinished >= trials / 2, JSON.stringify(seen));
   });
 }
