@@ -1,13 +1,14 @@
 // A read-only view of a registry hive file. Spec: msuhanov regf spec, "Format overview" and the cell sections.
-import { WinrescueError, isWinrescueError } from '../errors.js';
+import { WinrescueError, hex, isWinrescueError } from '../errors.js';
 import { u32 } from '../util/bytes.js';
 import { type BaseBlock, parseBaseBlock } from './base-block.js';
-import { type HiveBin, parseHiveBin } from './hive-bin.js';
+import { HBIN_HEADER_SIZE, type HiveBin, parseHiveBin } from './hive-bin.js';
 import { BIG_DATA_SEGMENT, parseBigData } from './cells/big-data.js';
 import { type Cell, BINS_START, NO_CELL, cellError, cellField, readCell, signatureOf } from './cells/cell.js';
 import { type KeyNode, parseKeyNode } from './cells/key-node.js';
 import { type KeyValue, parseKeyValue } from './cells/key-value.js';
 import { parseSubkeyList } from './cells/subkey-lists.js';
+import { upcaseName } from './upcase.js';
 import { type SecurityKey, parseSecurityKey } from './cells/security-key.js';
 
 /** ri lists hold leaves; Windows never nests deeper than one level, so a few levels is generous. */
@@ -40,7 +41,48 @@ export class Hive {
   }
 
   cell(rel: number): Cell {
-    return readCell(this.bytes, rel, this.binsEnd);
+    const abs = BINS_START + rel;
+    const bin = this.binAround(abs);
+    if (bin && abs < bin.start + HBIN_HEADER_SIZE) {
+      throw cellError(abs, `offset ${hex(rel)} points into the header of the hive bin at ${hex(bin.start)}`);
+    }
+    // A cell never crosses into the next bin: Windows allocates inside one bin, and a size that runs over
+    // would make the next bin's header and cells part of this cell.
+    return readCell(this.bytes, rel, bin ? bin.end : this.binsEnd);
+  }
+
+  /** Bin starts and ends, read once from the hbin headers; a damaged header ends the map (lenient). */
+  private binMap: { starts: number[]; ends: number[] } | undefined;
+
+  private binAround(abs: number): { start: number; end: number } | undefined {
+    if (!this.binMap) {
+      const starts: number[] = [];
+      const ends: number[] = [];
+      const end = this.binsEnd;
+      for (let at = BINS_START; at < end;) {
+        let size: number;
+        try {
+          size = parseHiveBin(this.bytes, at).size;
+        } catch (e) {
+          if (isWinrescueError(e)) break;
+          throw e;
+        }
+        starts.push(at);
+        ends.push(Math.min(at + size, end));
+        at += size;
+      }
+      this.binMap = { starts, ends };
+    }
+    const { starts, ends } = this.binMap;
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (starts[mid]! > abs) hi = mid - 1;
+      else if (ends[mid]! <= abs) lo = mid + 1;
+      else return { start: starts[mid]!, end: ends[mid]! };
+    }
+    return undefined;
   }
 
   /** Cells live only inside the bins the base block declares; bytes after them are slack. */
@@ -149,8 +191,8 @@ export class Hive {
     let key = this.root;
     let stored = '';
     for (const part of path.split('\\').filter((p) => p !== '')) {
-      const want = part.toUpperCase();
-      const next = this.subkeys(key).find((k) => k.name.toUpperCase() === want);
+      const want = upcaseName(part);
+      const next = this.subkeys(key).find((k) => upcaseName(k.name) === want);
       if (!next) {
         throw new WinrescueError(
           'regf.notFound',

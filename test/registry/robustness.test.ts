@@ -213,3 +213,23 @@ test('cells past the declared hive bins data size are refused', { skip: sharedSk
     (e: unknown) => isWinrescueError(e) && e.code === 'regf.badCell',
   );
 });
+
+test('a cell whose size runs across its hive bin into the next is refused', { skip: sharedSkip() }, () => {
+  const b = load('hives/SYSTEM.xz').slice();
+  const h = new Hive(b);
+  const [first, second] = h.bins();
+  assert.ok(first && second, 'SYSTEM has several bins');
+  const root = h.root.cell;
+  assert.ok(root.abs < first.abs + first.size, 'the root nk lies in the first bin');
+  // Grow the root nk (still allocated) to end 8 bytes inside the second bin: within the hive, across a bin.
+  const crossing = first.abs + first.size - root.abs + 8;
+  new DataView(b.buffer).setInt32(root.abs, -crossing, true);
+  assert.throws(
+    () => new Hive(b),
+    (e: unknown) =>
+      isWinrescueError(e) &&
+      e.code === 'regf.badCell' &&
+      e.offset === root.abs &&
+      /runs past/.test(e.message),
+  );
+});

@@ -1,5 +1,6 @@
 // Subkey lists li/lf/lh/ri. Spec: msuhanov regf spec, "Subkeys list" / "Index leaf" / "Fast leaf" / "Hash leaf" / "Index root".
 import { u16, view } from '../../util/bytes.js';
+import { upcaseName } from '../upcase.js';
 import { type Cell, cellError, cellField, signatureOf } from './cell.js';
 
 export type SubkeyListKind = 'li' | 'lf' | 'lh' | 'ri';
@@ -16,7 +17,7 @@ export interface SubkeyList {
 /** lh name hash: H = 37*H + uppercase(code unit), over the UTF-16 code units, modulo 2^32. */
 export function lhHash(name: string): number {
   let h = 0;
-  const up = name.toUpperCase();
+  const up = upcaseName(name);
   for (let i = 0; i < up.length; i++) h = (Math.imul(h, 37) + up.charCodeAt(i)) >>> 0;
   return h;
 }
