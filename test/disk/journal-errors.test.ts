@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDisk } from '../../src/disk/open-disk.js';
+import { MemoryDevice } from '../../src/disk/memory-device.js';
 import { parseJournal, undoJournal } from '../../src/disk/journal/index.js';
 import { undo } from '../../src/api/undo.js';
 import { WinrescueError } from '../../src/errors.js';
@@ -251,4 +252,23 @@ test('a journal path naming the disk itself is refused, for writing and for undo
   await assert.rejects(openDisk(path, { journal: { path } }), isCode('journal.pathRequired'));
   await assert.rejects(undo(path, { journalPath: path }), isCode('journal.pathRequired'));
   assert.equal(await sha256File(path), sha);
+});
+
+test('a journal with size changes is refused on a device that cannot change size, before anything is written', async () => {
+  const empty = join(work.dir, 'empty.vhdx');
+  run('qemu-img', ['create', '-q', '-f', 'vhdx', '-o', 'block_size=1M', empty, '4M']);
+  const path = await written(empty);
+  const journal = new Uint8Array(readFileSync(`${path}.winrescue-undo`));
+  assert.ok(
+    parseJournal(journal).sessions[0]!.records.some((r) => r.type === 'grow'),
+    'the VHDX grew',
+  );
+  const bytes = new Uint8Array(readFileSync(path));
+  const device = new MemoryDevice(bytes.slice());
+  const world = new World();
+  await assert.rejects(
+    undoJournal(async () => device, new SimStorage(world, journal), path),
+    isCode('disk.unsupported'),
+  );
+  assert.deepEqual(device.bytes, bytes);
 });

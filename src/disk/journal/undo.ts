@@ -248,6 +248,17 @@ export async function undoJournal(
   const name = basename(diskName);
   const target = await openTarget();
   try {
+    // Found now, not halfway through the replay: a device that cannot change size cannot undo a size change.
+    const resizes = parsed.sessions.some(
+      (x) => x.start.identity.size !== target.size || x.records.some((r) => r.type !== 'write'),
+    );
+    if (resizes && !target.truncate) {
+      throw new WinrescueError(
+        'disk.unsupported',
+        `${name} cannot change its size, but the journal records size changes: it was written for a file, not this device`,
+        { path: storage.path },
+      );
+    }
     if (!resumed && last.end) {
       const identity = await computeIdentity(target);
       if (!identityEquals(identity, last.end.identity)) {
