@@ -1,4 +1,5 @@
 // Public surface of the registry hive writer. Spec: msuhanov regf spec; libregf REGF document.
+export { createHive, defaultSecurityDescriptor, type CreateHiveOptions, type HiveMinor } from './create.js';
 export { HiveEditor, type HiveEditorOptions, type SaveOptions, type DeleteKeyOptions } from './editor.js';
 export { CellAllocator } from './allocator.js';
 export { LEAF_CAP, defaultLeafKind } from './subkey-index.js';
