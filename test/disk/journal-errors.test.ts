@@ -272,3 +272,18 @@ test('a journal with size changes is refused on a device that cannot change size
   );
   assert.deepEqual(device.bytes, bytes);
 });
+
+test("two sessions opened at once: the second cannot replace the first one's new journal", async () => {
+  const original = await sha256File(raw);
+  const path = copyImage(raw, join(work.dir, 'twice.raw'));
+  const first = await openDisk(path, { journal: {} });
+  const second = await openDisk(path, { journal: {} });
+  await first.device.write(MIB + 512, new Uint8Array(4096).fill(1));
+  await first.device.close();
+  await second.device.write(2 * MIB, new Uint8Array(4096).fill(2));
+  await assert.rejects(second.device.flush(), isCode('journal.incomplete'));
+  await second.device.close().catch(() => undefined);
+  assert.equal(parseJournal(new Uint8Array(readFileSync(`${path}.winrescue-undo`))).sessions.length, 1);
+  await undo(path);
+  assert.equal(await sha256File(path), original, "the second session's refused write never reached the disk");
+});

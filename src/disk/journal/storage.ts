@@ -1,6 +1,6 @@
 // Where an undo journal lives: a file beside the disk by default (DISK.winrescue-undo), created atomically (temp
-// file, fsync, rename, fsync of the folder) so a journal that exists always has a whole header.
-import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
+// file, fsync, link to the final name, fsync of the folder) so a journal that exists always has a whole header.
+import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { WinrescueError } from '../../errors.js';
 import type { ImageFile } from '../block-device.js';
@@ -65,6 +65,30 @@ async function syncFolder(path: string): Promise<void> {
   }
 }
 
+/** Filesystems without hard links (FAT, some network shares) get a check-then-rename instead. */
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
+/**
+ * Gives `tmp` the name `path` unless `path` exists (false then). A link, not a rename: a rename would silently
+ * replace a journal that appeared meanwhile (another process writing this disk) and lose its old bytes.
+ */
+async function linkOrRename(tmp: string, path: string): Promise<boolean> {
+  try {
+    await link(tmp, path);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    if (code === 'EEXIST') return false;
+    if (!NO_LINKS.has(code)) throw e;
+    const exists = await stat(path).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) await rename(tmp, path);
+    return !exists;
+  }
+}
+
 export function fileJournalStorage(path: string): JournalStorage {
   return {
     path,
@@ -83,6 +107,7 @@ export function fileJournalStorage(path: string): JournalStorage {
     },
     async create(initial) {
       const tmp = `${path}.${process.pid}.tmp`;
+      let created: boolean;
       try {
         const fh = await open(tmp, 'w');
         try {
@@ -91,10 +116,18 @@ export function fileJournalStorage(path: string): JournalStorage {
         } finally {
           await fh.close();
         }
-        await rename(tmp, path);
+        created = await linkOrRename(tmp, path);
       } catch (e) {
-        await unlink(tmp).catch(() => undefined);
         throw ioError(path, 'create it', e);
+      } finally {
+        await unlink(tmp).catch(() => undefined);
+      }
+      if (!created) {
+        throw new WinrescueError(
+          'journal.incomplete',
+          `undo journal ${path} appeared while this session was open: is another winrescue writing this disk?`,
+          { path },
+        );
       }
       await syncFolder(path);
       return ImageFileHandle.open(path, false);
