@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-tools.sh
 [ -d node_modules ] || npm ci --no-audit --no-fund
-if [ -d ../shared/testdata ]; then flavour=(--flavour real); else flavour=(--flavour synthetic --stub-hives); fi
+if [ -d ../shared/testdata ]; then flavour=(--flavour real); else flavour=(--flavour synthetic); fi
 vhd=$(npx tsx scripts/fixtures.ts gen1 "${flavour[@]}" --formats vhd --json | node -e '
   let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
     const doc = JSON.parse(s); const f = (doc.fixtures ?? [doc])[0];

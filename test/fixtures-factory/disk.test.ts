@@ -6,10 +6,9 @@ import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildDisk, extractWindowsVolume, NO_SYNTHETIC_HIVES, type BuiltDisk } from '../fixtures/factory.js';
+import { buildDisk, extractWindowsVolume, type BuiltDisk } from '../fixtures/factory.js';
 import { ensureSigningKeys, verifySignature } from '../fixtures/signing.js';
 import { FIXTURES_DIR } from '../fixtures/cache.js';
-import { isWinrescueError } from '../../src/errors.js';
 import { sharedSkip, testdataFile } from '../helpers/testdata.js';
 import { run, runStatus, sha256, tempDir } from '../helpers/tools.js';
 import { flsTree, icat, istat, ntfslsTree, STUB_HIVES } from './oracles.js';
@@ -213,17 +212,6 @@ test(
     }
   },
 );
-
-test('synthetic flavour: without a hive provider it refuses with a clear message', async () => {
-  await assert.rejects(
-    buildDisk({ gen: 2, flavour: 'synthetic', hives: NO_SYNTHETIC_HIVES }),
-    (e: unknown) => {
-      assert.ok(isWinrescueError(e));
-      assert.match(e.message, /synthetic hives need the registry writer \(issue 4\)/);
-      return true;
-    },
-  );
-});
 
 test('synthetic flavour: only our PE files, all signed by the test CA; extra files and 64 KiB clusters', async () => {
   const t = tempDir();
