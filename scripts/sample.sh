@@ -19,3 +19,9 @@ node bin/winrescue.js inspect "$vhd"
 echo
 echo "\$ winrescue ls $vhd /Windows/System32/drivers"
 node bin/winrescue.js ls "$vhd" /Windows/System32/drivers
+echo
+echo "\$ winrescue check $vhd"
+node bin/winrescue.js check "$vhd"
+echo
+echo "\$ winrescue reg get $vhd:/Windows/System32/config/SYSTEM 'ControlSet001\\Control\\CrashControl'"
+node bin/winrescue.js reg get "$vhd:/Windows/System32/config/SYSTEM" 'ControlSet001\Control\CrashControl'
