@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BlockDevice } from '../../src/disk/block-device.js';
-import { JournaledDevice, JournaledFile, undoJournal } from '../../src/disk/journal/index.js';
+import { JournaledDevice, JournaledFile, parseJournal, undoJournal } from '../../src/disk/journal/index.js';
 import { openVhd } from '../../src/disk/vhd/index.js';
 import { openVhdx } from '../../src/disk/vhdx/index.js';
 import { undo } from '../../src/api/undo.js';
@@ -129,12 +129,25 @@ async function scenario(kind: string, disk: PowerLossFile, storage: SimStorage):
   else if (kind === 'vhdx') dev = await openVhdx(journaled, { readOnly: false });
   else dev = await openVhd(journaled, { readOnly: false });
   const random = rng(kind.length * 977);
-  for (let i = 0; i < 10; i++) {
-    const len = 1 + Math.floor(random() * 48 * 1024);
-    const at = Math.floor(random() * (dev.size - len));
-    const data = new Uint8Array(len).fill(i + 1);
-    await dev.write(at, data);
-    if (random() < 0.3) await dev.flush();
+  const aligned: [number, number][] = [];
+  for (let i = 0; i < 12; i++) {
+    let at: number;
+    let len: number;
+    if (i % 3 === 2) {
+      // Whole sectors written before, in an earlier flush interval: journaled as a rewrite (checksums only).
+      [at, len] = aligned[Math.floor(random() * aligned.length)]!;
+    } else {
+      len = 1 + Math.floor(random() * 48 * 1024);
+      at = Math.floor(random() * (dev.size - len));
+      if (i % 3 === 1) {
+        // In the first MiB, which holds data in every base image: below the floor, so journaled.
+        len = Math.ceil(len / 512) * 512;
+        at = Math.floor((random() * (MIB - len)) / 512) * 512;
+        aligned.push([at, len]);
+      }
+    }
+    await dev.write(at, new Uint8Array(len).fill(i + 1));
+    if (i % 3 === 1 || random() < 0.3) await dev.flush();
   }
   await dev.close();
 }
@@ -158,8 +171,11 @@ for (const [kind, trials] of [
     const path = `sim.${kind}`;
     // A run without a crash counts the operations, so the crash points cover the whole session.
     const dry = new World();
-    await scenario(kind, new PowerLossFile(original, dry, path), new SimStorage(dry));
+    const dryStorage = new SimStorage(dry);
+    await scenario(kind, new PowerLossFile(original, dry, path), dryStorage);
     const total = dry.ops;
+    const records = parseJournal(dryStorage.file!.bytes()).sessions[0]!.records;
+    assert.ok(records.filter((r) => r.type === 'rewrite').length >= 2, 'the scenario rewrites sectors');
     const random = rng(trials * 31 + kind.length);
     const seen = { noJournal: 0, torn: 0, resumed: 0, unfinished: 0 };
     for (let t = 0; t < trials; t++) {

@@ -287,3 +287,29 @@ test("two sessions opened at once: the second cannot replace the first one's new
   await undo(path);
   assert.equal(await sha256File(path), original, "the second session's refused write never reached the disk");
 });
+
+test('sectors written again in a later flush interval are journaled as a rewrite, and still checked', async () => {
+  const original = await sha256File(raw);
+  const path = copyImage(raw, join(work.dir, 'rewrite.raw'));
+  const disk = await openDisk(path, { journal: {} });
+  await disk.device.write(2 * MIB, new Uint8Array(8192).fill(1));
+  await disk.device.flush();
+  await disk.device.write(2 * MIB, new Uint8Array(8192).fill(2));
+  await disk.device.close();
+  const records = parseJournal(new Uint8Array(readFileSync(`${path}.winrescue-undo`))).sessions[0]!.records;
+  assert.deepEqual(
+    records.map((r) => r.type),
+    ['write', 'rewrite'],
+    'the second write keeps no second copy of the old bytes',
+  );
+  // A byte changed inside the rewritten sectors is neither ours nor the old one.
+  writeBytes(path, 2 * MIB + 5000, new Uint8Array([9]));
+  await assert.rejects(undo(path), (e: unknown) => {
+    assert.ok(e instanceof WinrescueError && e.code === 'journal.diskChanged', String(e));
+    assert.equal(e.offset, 2 * MIB + 4608, 'the sector holding the changed byte');
+    return true;
+  });
+  const r = await undo(path, { force: true });
+  assert.equal(r.records, 1);
+  assert.equal(await sha256File(path), original);
+});

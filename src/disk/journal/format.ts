@@ -49,6 +49,7 @@ export const RecordType = {
   sessionEnd: 6,
   undoBegun: 7,
   undoDone: 8,
+  rewrite: 9,
 } as const;
 
 /** What a file is: its size and SHA-256 of its first and last `window` bytes (the whole file when smaller). */
@@ -85,7 +86,10 @@ export type JournalRecord =
   | (RecordBase & { type: 'grow' | 'shrink'; from: number; to: number })
   | (RecordBase & { type: 'sessionEnd'; identity: DiskIdentity; records: number; bytes: number })
   | (RecordBase & { type: 'undoBegun'; time: number; forced: boolean })
-  | (RecordBase & { type: 'undoDone'; time: number; records: number; bytes: number });
+  | (RecordBase & { type: 'undoDone'; time: number; records: number; bytes: number })
+  // A sector-aligned range written again in the same session: earlier write records already hold its old bytes, so
+  // only the checksums of the new bytes (which undo must find, or those of the write before) are kept.
+  | (RecordBase & { type: 'rewrite'; offset: number; length: number; newCrcs: Uint32Array });
 
 /** A record before it has its place: what the writer appends. */
 export type RecordBody = DistributiveOmit<JournalRecord, 'seq' | 'at'>;
@@ -253,6 +257,13 @@ function bodyOf(r: RecordBody): Uint8Array {
       setU32(b, 8, r.forced ? 1 : 0);
       return b;
     }
+    case 'rewrite': {
+      const b = new Uint8Array(16 + 4 * r.newCrcs.length);
+      setU64(b, 0, r.offset);
+      setU32(b, 8, r.length);
+      for (let i = 0; i < r.newCrcs.length; i++) setU32(b, 16 + 4 * i, r.newCrcs[i]!);
+      return b;
+    }
     case 'undoDone': {
       const b = new Uint8Array(24);
       setU64(b, 0, r.time);
@@ -365,6 +376,26 @@ function decodeBody(type: number, body: Uint8Array, seq: number, at: number): Jo
     case 'undoBegun':
       need(16);
       return { type: name, seq, at, time: safe(u64(body, 0), base, 'time'), forced: u32(body, 8) === 1 };
+    case 'rewrite': {
+      if (body.length < 16) need(16);
+      const offset = safe(u64(body, 0), base, 'record offset');
+      const length = u32(body, 8);
+      if (
+        length === 0 ||
+        length > MAX_RECORD_DATA ||
+        offset % CHECK_UNIT !== 0 ||
+        length % CHECK_UNIT !== 0 ||
+        offset + length > Number.MAX_SAFE_INTEGER
+      )
+        throw badFormat(`rewrite record ${seq}: range ${offset}+${length} is not whole sectors`, at, {
+          actual: { offset, length },
+        });
+      const units = length / CHECK_UNIT;
+      need(16 + 4 * units);
+      const newCrcs = new Uint32Array(units);
+      for (let i = 0; i < units; i++) newCrcs[i] = u32(body, 16 + 4 * i);
+      return { type: name, seq, at, offset, length, newCrcs };
+    }
     case 'undoDone':
       need(24);
       return {

@@ -9,6 +9,7 @@ import { WinrescueError } from '../../errors.js';
 import { equalBytes } from '../../util/bytes.js';
 import { type BlockDevice, type ImageFile, checkDeviceRange } from '../block-device.js';
 import {
+  CHECK_UNIT,
   HEADER_SIZE,
   MAX_RECORD_DATA,
   type DiskIdentity,
@@ -50,6 +51,11 @@ interface Extent {
   data: Uint8Array;
 }
 
+interface Extent2 {
+  start: number;
+  end: number;
+}
+
 export class JournaledFile implements ImageFile {
   readonly readOnly = false;
   private pending: Extent[] = [];
@@ -57,6 +63,8 @@ export class JournaledFile implements ImageFile {
   private virtualSize: number;
   /** Smallest size the file had in this session: bytes at or past it need no old copy, undo cuts them off. */
   private floor: number;
+  /** Ranges whose old bytes this session's write records hold, sorted and disjoint. */
+  private covered: Extent2[] = [];
   private journal: ImageFile | null = null;
   private journalLength = 0;
   private nextSeq: number;
@@ -294,8 +302,12 @@ export class JournaledFile implements ImageFile {
       const limit = Math.min(e.offset + e.data.length, this.floor);
       for (let pos = e.offset; pos < limit; pos += MAX_RECORD_DATA) {
         const n = Math.min(MAX_RECORD_DATA, limit - pos);
-        const old = await this.target.read(pos, n);
         const fresh = e.data.subarray(pos - e.offset, pos - e.offset + n);
+        if (pos % CHECK_UNIT === 0 && n % CHECK_UNIT === 0 && this.isCovered(pos, pos + n)) {
+          bodies.push({ type: 'rewrite', offset: pos, length: n, newCrcs: unitCrcs(pos, fresh) });
+          continue;
+        }
+        const old = await this.target.read(pos, n);
         if (equalBytes(old, fresh)) continue;
         bodies.push({ type: 'write', offset: pos, old, newCrcs: unitCrcs(pos, fresh) });
       }
@@ -356,7 +368,25 @@ export class JournaledFile implements ImageFile {
         this.records++;
         this.oldBytes += b.old.length;
       }
+      if (b.type === 'write') this.cover(b.offset, b.offset + b.old.length);
     }
+  }
+
+  private isCovered(start: number, end: number): boolean {
+    return this.covered.some((c) => c.start <= start && end <= c.end);
+  }
+
+  private cover(start: number, end: number): void {
+    const keep: Extent2[] = [];
+    for (const c of this.covered) {
+      if (c.end < start || c.start > end) keep.push(c);
+      else {
+        start = Math.min(start, c.start);
+        end = Math.max(end, c.end);
+      }
+    }
+    keep.push({ start, end });
+    this.covered = keep.sort((a, b) => a.start - b.start);
   }
 }
 

@@ -4,7 +4,7 @@ import { WinrescueError, hex } from '../../errors.js';
 import { type JournalHeader, type JournalRecord, parseHeader, scanRecords } from './format.js';
 
 type Rec<T extends JournalRecord['type']> = Extract<JournalRecord, { type: T }>;
-export type DataRecord = Rec<'write' | 'cut' | 'grow' | 'shrink'>;
+export type DataRecord = Rec<'write' | 'rewrite' | 'cut' | 'grow' | 'shrink'>;
 
 export interface Session {
   readonly start: Rec<'sessionStart'>;

@@ -48,6 +48,11 @@ const PAGE = 4096;
  */
 class RehearsalFile implements JournalTarget {
   private readonly pages = new Map<number, Uint8Array>();
+  /**
+   * Sectors a rewrite record found holding its new bytes: ours, but the earlier write record covering them expects
+   * its own new bytes there, which the journal no longer has. Cleared when old bytes are put back over them.
+   */
+  readonly ours = new Set<number>();
   size: number;
   /** Bytes of the base at or past this were cut off at some point: they read as zeros unless written again. */
   private baseLimit: number;
@@ -97,6 +102,8 @@ class RehearsalFile implements JournalTarget {
       pos += n;
     }
     this.size = Math.max(this.size, offset + data.length);
+    const last = Math.floor((offset + data.length - 1) / CHECK_UNIT);
+    for (let u = Math.floor(offset / CHECK_UNIT); u <= last; u++) this.ours.delete(u);
   }
 
   async truncate(length: number): Promise<void> {
@@ -107,6 +114,7 @@ class RehearsalFile implements JournalTarget {
         if (start >= length) this.pages.delete(index);
         else if (start + PAGE > length) p.fill(0, length - start);
       }
+      for (const u of this.ours) if ((u + 1) * CHECK_UNIT > length) this.ours.delete(u);
     }
     this.size = length;
   }
@@ -123,9 +131,12 @@ function changedError(diskName: string, r: DataRecord, at: number, session: numb
   );
 }
 
-/** Each sector-aligned piece of the record's range must hold the old bytes or the bytes we wrote. */
+/**
+ * Each sector-aligned piece of the record's range must hold the old bytes or the bytes we wrote, unless a later
+ * rewrite already found our bytes in that sector.
+ */
 async function checkRecord(
-  t: JournalTarget,
+  t: RehearsalFile,
   r: DataRecord & { type: 'write' },
   diskName: string,
   session: number,
@@ -138,9 +149,22 @@ async function checkRecord(
       (Math.floor((r.offset + pos) / CHECK_UNIT) + 1) * CHECK_UNIT - r.offset,
     );
     const piece = now.subarray(pos, end);
-    if (!equalBytes(piece, r.old.subarray(pos, end)) && crc32c(piece) !== r.newCrcs[i])
+    const ours = t.ours.has(Math.floor((r.offset + pos) / CHECK_UNIT));
+    if (!ours && !equalBytes(piece, r.old.subarray(pos, end)) && crc32c(piece) !== r.newCrcs[i])
       throw changedError(diskName, r, r.offset + pos, session);
     pos = end;
+  }
+}
+
+/**
+ * A rewrite's sectors hold its new bytes (marked ours) or, if it never reached the disk, what was there before it:
+ * left for the earlier write record to check.
+ */
+async function checkRewrite(t: RehearsalFile, r: DataRecord & { type: 'rewrite' }): Promise<void> {
+  const now = await t.read(r.offset, r.length);
+  for (let i = 0; i < r.newCrcs.length; i++) {
+    if (crc32c(now.subarray(i * CHECK_UNIT, (i + 1) * CHECK_UNIT)) === r.newCrcs[i])
+      t.ours.add(r.offset / CHECK_UNIT + i);
   }
 }
 
@@ -150,11 +174,12 @@ interface Tally {
   sizeChanges: number;
 }
 
+/** The undo itself; with `rehearsal` as the target, also the checks. */
 async function replay(
   t: JournalTarget,
   sessions: readonly Session[],
   diskName: string,
-  check: boolean,
+  rehearsal: RehearsalFile | null,
 ): Promise<Tally> {
   const tally: Tally = { records: 0, bytes: 0, sizeChanges: 0 };
   const truncate = async (length: number) => {
@@ -170,8 +195,10 @@ async function replay(
     const session = sessions[s]!;
     for (let i = session.records.length - 1; i >= 0; i--) {
       const r = session.records[i]!;
-      if (r.type === 'write' || r.type === 'cut') {
-        if (check && r.type === 'write') await checkRecord(t, r, diskName, s + 1);
+      if (r.type === 'rewrite') {
+        if (rehearsal) await checkRewrite(rehearsal, r);
+      } else if (r.type === 'write' || r.type === 'cut') {
+        if (rehearsal && r.type === 'write') await checkRecord(rehearsal, r, diskName, s + 1);
         await t.write(r.offset, r.old);
         tally.records++;
         tally.bytes += r.old.length;
@@ -250,7 +277,9 @@ export async function undoJournal(
   try {
     // Found now, not halfway through the replay: a device that cannot change size cannot undo a size change.
     const resizes = parsed.sessions.some(
-      (x) => x.start.identity.size !== target.size || x.records.some((r) => r.type !== 'write'),
+      (x) =>
+        x.start.identity.size !== target.size ||
+        x.records.some((r) => r.type !== 'write' && r.type !== 'rewrite'),
     );
     if (resizes && !target.truncate) {
       throw new WinrescueError(
@@ -275,7 +304,10 @@ export async function undoJournal(
       }
     }
     if (!resumed) {
-      if (!forced) await replay(new RehearsalFile(target), parsed.sessions, name, true);
+      if (!forced) {
+        const rehearsal = new RehearsalFile(target);
+        await replay(rehearsal, parsed.sessions, name, rehearsal);
+      }
       await appendRecord(storage, parsed.validLength, parsed.nextSeq, {
         type: 'undoBegun',
         time: now(),
@@ -284,7 +316,7 @@ export async function undoJournal(
     } else {
       warnings.push('an earlier undo was interrupted: restoring everything again');
     }
-    const tally = await replay(target, parsed.sessions, name, false);
+    const tally = await replay(target, parsed.sessions, name, null);
     await target.flush();
     const verified = identityEquals(await computeIdentity(target), parsed.sessions[0]!.start.identity);
     if (!verified) warnings.push(`${name} does not have the identity recorded before the first session`);
