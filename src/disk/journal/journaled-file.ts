@@ -51,7 +51,7 @@ interface Extent {
   data: Uint8Array;
 }
 
-interface Extent2 {
+interface ByteRange {
   start: number;
   end: number;
 }
@@ -64,7 +64,7 @@ export class JournaledFile implements ImageFile {
   /** Smallest size the file had in this session: bytes at or past it need no old copy, undo cuts them off. */
   private floor: number;
   /** Ranges whose old bytes this session's write records hold, sorted and disjoint. */
-  private covered: Extent2[] = [];
+  private covered: ByteRange[] = [];
   private journal: ImageFile | null = null;
   private journalLength = 0;
   private nextSeq: number;
@@ -377,7 +377,7 @@ export class JournaledFile implements ImageFile {
   }
 
   private cover(start: number, end: number): void {
-    const keep: Extent2[] = [];
+    const keep: ByteRange[] = [];
     for (const c of this.covered) {
       if (c.end < start || c.start > end) keep.push(c);
       else {
