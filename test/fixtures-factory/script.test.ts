@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { sharedSkip } from '../helpers/testdata.js';
 
 function fixtures(...args: string[]): { status: number; stdout: string; stderr: string } {
@@ -26,13 +26,15 @@ test(
   },
 );
 
-test('fixtures: unknown kind and synthetic without hives exit 2 with a message', () => {
+test('fixtures: unknown kind and format exit with a message; synthetic builds with our own hives', () => {
   const bad = fixtures('gen3');
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /unknown kind gen3/);
-  const syn = fixtures('gen2', '--flavour', 'synthetic');
-  assert.equal(syn.status, 2);
-  assert.match(syn.stderr, /registry writer \(issue 4\).*--stub-hives/);
+  const syn = fixtures('gen2', '--flavour', 'synthetic', '--json');
+  assert.equal(syn.status, 0, syn.stderr);
+  const built = JSON.parse(syn.stdout) as { manifest: string };
+  const manifest = JSON.parse(readFileSync(built.manifest, 'utf8')) as { hiveSource: string };
+  assert.equal(manifest.hiveSource, 'provider:synthetic-v1');
   const fmt = fixtures('gen1', '--formats', 'qcow2');
   assert.notEqual(fmt.status, 0);
   assert.match(fmt.stderr, /unknown format qcow2/);
