@@ -1,0 +1,4 @@
+// NTFS writer: public surface. What it does and does not support: docs/formats/ntfs-write.md.
+export { openNtfsWriter, NtfsWriter, filetime, type OpenNtfsWriterOptions } from './writer.js';
+export type { NtfsWriteForce } from './safety.js';
+export { ClusterBitmap, mergeRuns, splitRuns } from './cluster-bitmap.js';

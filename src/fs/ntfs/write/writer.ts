@@ -1,0 +1,299 @@
+// The NTFS writer: changes a volume through any BlockDevice (a file, a journaled device, an overlay). Every
+// operation plans in memory first (record rebuilt, clusters allocated in a bitmap copy) so a refusal or an
+// `ntfs.full` leaves the device untouched, then writes data, $Bitmap, the record (and its $MFTMirr copy), and the
+// duplicated $FILE_NAME information in parent indexes. After each operation the reader is reopened, so no cache
+// holds bytes we replaced. Format notes and what is supported: docs/formats/ntfs-write.md.
+import { WinrescueError } from '../../../errors.js';
+import type { BlockDevice } from '../../../disk/block-device.js';
+import { setU64 } from '../../../util/bytes.js';
+import {
+  ATTR,
+  ATTR_FLAG_COMPRESSED_MASK,
+  ATTR_FLAG_ENCRYPTED,
+  ATTR_FLAG_SPARSE,
+  type Attribute,
+} from '../attribute.js';
+import { parseFileName } from '../attributes/file-name.js';
+import { findAttribute } from '../file-record.js';
+import { applyFixupsOnWrite } from '../fixup.js';
+import type { MftRecord } from '../mft-record.js';
+import type { DataRun } from '../runlist.js';
+import { openNtfs, type NtfsVolume } from '../volume.js';
+import { ClusterBitmap, mergeRuns, splitRuns } from './cluster-bitmap.js';
+import { DirectoryIndex, setKeyInfo } from './index-edit.js';
+import {
+  align8,
+  attributeBytes,
+  nonResidentAttribute,
+  rebuildRecord,
+  recordBytesNeeded,
+  residentAttribute,
+} from './record-builder.js';
+import { writeThroughRuns } from './run-io.js';
+import { refuseBitLocker, refuseUnsafe, type NtfsWriteForce } from './safety.js';
+
+const MFT_MIRR_RECORD = 1;
+const BITMAP_RECORD = 6;
+/** $MFTMirr mirrors at most the first 4 records (flatcap files/mftmirr.html). */
+const MIRRORED_RECORDS = 4;
+/** FILETIME: 100 ns ticks since 1601-01-01; Unix epoch offset in those ticks. */
+const FILETIME_UNIX_EPOCH = 116444736000000000n;
+const TICKS_PER_MS = 10000n;
+/** $STANDARD_INFORMATION times: created @0, modified @8, MFT changed @16, accessed @24. */
+const SI_MODIFIED = 8;
+const SI_MFT_CHANGED = 16;
+const SI_ACCESSED = 24;
+/** A single write of file data is split into pieces of this size (bounded memory for big files). */
+const WRITE_PIECE = 4 * 1024 * 1024;
+
+export interface OpenNtfsWriterOptions {
+  force?: NtfsWriteForce;
+  /** Clock for new times (tests pin it). */
+  now?: () => Date;
+}
+
+export function filetime(d: Date): bigint {
+  return BigInt(d.getTime()) * TICKS_PER_MS + FILETIME_UNIX_EPOCH;
+}
+
+export class NtfsWriter {
+  private constructor(
+    readonly device: BlockDevice,
+    private vol: NtfsVolume,
+    private readonly now: () => Date,
+  ) {}
+
+  static async open(device: BlockDevice, options: OpenNtfsWriterOptions = {}): Promise<NtfsWriter> {
+    await refuseBitLocker(device);
+    const vol = await openNtfs(device);
+    refuseUnsafe(await vol.info(), options.force ?? {}, device.description);
+    if (device.readOnly) {
+      throw new WinrescueError('disk.readOnly', `${device.description} is opened read-only`, {});
+    }
+    return new NtfsWriter(device, vol, options.now ?? (() => new Date()));
+  }
+
+  /** The reader over the current state (reopened after every operation). */
+  get volume(): NtfsVolume {
+    return this.vol;
+  }
+
+  private async reopen(): Promise<void> {
+    this.vol = await openNtfs(this.device);
+  }
+
+  /** A record with its bytes copied (the reader's copy may be shared with its cache). */
+  private async loadRecord(n: number): Promise<MftRecord> {
+    return this.vol.readRecord(n);
+  }
+
+  private async runsOf(record: number, type: number, name = ''): Promise<readonly DataRun[]> {
+    const f = await this.vol.file(record);
+    const a = findAttribute(f, type, name);
+    if (!a || a.resident)
+      throw new WinrescueError(
+        'ntfs.badAttribute',
+        `record ${record} has no non-resident 0x${type.toString(16)}`,
+        { record },
+      );
+    if (a.runlistError) throw a.runlistError;
+    return a.runs;
+  }
+
+  /** Writes a record (fixups undone in `bytes`) to $MFT and, for records 0-3, to $MFTMirr. */
+  private async writeRecord(n: number, bytes: Uint8Array): Promise<void> {
+    const out = bytes.slice();
+    applyFixupsOnWrite(out, { label: `MFT record ${n}`, structure: 'ntfs.mftRecord', base: 0, record: n });
+    const rs = this.vol.recordSize;
+    const cs = this.vol.clusterSize;
+    await writeThroughRuns(this.device, cs, await this.runsOf(0, ATTR.DATA), n * rs, out, `MFT record ${n}`);
+    if (n < MIRRORED_RECORDS) {
+      const mirror = await this.vol.file(MFT_MIRR_RECORD);
+      const data = findAttribute(mirror, ATTR.DATA);
+      if (data && !data.resident && (n + 1) * rs <= data.dataSize) {
+        await writeThroughRuns(this.device, cs, data.runs, n * rs, out, `$MFTMirr copy of record ${n}`);
+      }
+    }
+  }
+
+  private async loadBitmap(): Promise<ClusterBitmap> {
+    const bits = await (await this.vol.openStream(BITMAP_RECORD)).readAll();
+    return new ClusterBitmap(bits.slice(), this.vol.boot.totalClusters);
+  }
+
+  private async saveBitmap(bm: ClusterBitmap): Promise<void> {
+    const r = bm.dirtyRange();
+    if (!r) return;
+    const runs = await this.runsOf(BITMAP_RECORD, ATTR.DATA);
+    await writeThroughRuns(
+      this.device,
+      this.vol.clusterSize,
+      runs,
+      r.start,
+      bm.bits.subarray(r.start, r.end),
+      '$Bitmap',
+    );
+    bm.clean();
+  }
+
+  /**
+   * Replaces the content of the unnamed $DATA of an existing file. Resident when the value fits the record,
+   * else non-resident: the clusters it had are kept (overwritten in place), extra clusters are allocated after
+   * its last one when free (else the first long-enough free stretch), surplus clusters are freed.
+   */
+  async writeFile(path: string, content: Uint8Array): Promise<void> {
+    const ref = await this.vol.lookup(path);
+    if (ref.isDir)
+      throw new WinrescueError('ntfs.isADirectory', `${path} is a directory`, { path, record: ref.record });
+    await this.replaceData(ref.record, content, path);
+    await this.reopen();
+  }
+
+  private async replaceData(n: number, content: Uint8Array, path: string): Promise<void> {
+    const file = await this.vol.file(n);
+    if (file.attributeList) {
+      throw new WinrescueError(
+        'ntfs.unsupported',
+        `${path}: record ${n} has an attribute list; writing such files is not supported`,
+        { path, record: n },
+      );
+    }
+    const rec = file.base;
+    const bytes = rec.bytes.slice();
+    const data = rec.attributes.find((a) => a.type === ATTR.DATA && a.name === '');
+    if (rec.attributes.some((a) => a.type === ATTR.REPARSE_POINT)) {
+      throw new WinrescueError(
+        'ntfs.unsupported',
+        `${path}: record ${n} is a reparse point (WOF, symlink, ...); not written`,
+        { path, record: n },
+      );
+    }
+    if (data && (data.flags & (ATTR_FLAG_COMPRESSED_MASK | ATTR_FLAG_ENCRYPTED | ATTR_FLAG_SPARSE)) !== 0) {
+      throw new WinrescueError(
+        'ntfs.unsupported',
+        `${path}: the data of record ${n} is compressed, sparse or encrypted; not written`,
+        { path, record: n },
+      );
+    }
+    if (data?.nonResident?.runlistError) throw data.nonResident.runlistError;
+    const oldRuns = data?.nonResident ? data.nonResident.runs : [];
+    const id = data ? data.id : takeId(bytes);
+    const times = filetime(this.now());
+    const others = rec.attributes
+      .filter((a) => a !== data)
+      .map((a) =>
+        a.type === ATTR.STANDARD_INFORMATION ? touchedSi(bytes, a, times) : attributeBytes(bytes, a.offset),
+      );
+    const cs = this.vol.clusterSize;
+    const bm = await this.loadBitmap();
+    let attr = residentAttribute(ATTR.DATA, '', id, content);
+    let runs: DataRun[] = [];
+    let allocated = align8(content.length);
+    if (recordBytesNeeded(bytes, [...others, attr]) <= bytes.length) {
+      bm.free(oldRuns);
+    } else {
+      const need = Math.ceil(content.length / cs);
+      const { keep, rest } = splitRuns(oldRuns, need);
+      bm.free(rest);
+      const have = keep.reduce((s, r) => s + r.length, 0);
+      const last = keep[keep.length - 1];
+      const hint = last && last.lcn !== null ? last.lcn + last.length : 0;
+      const added = need > have ? bm.allocate(need - have, have, hint) : [];
+      runs = mergeRuns([...keep, ...added]);
+      attr = nonResidentAttribute(ATTR.DATA, '', id, runs, cs, {
+        dataSize: content.length,
+        initializedSize: content.length,
+      });
+      allocated = need * cs;
+    }
+    const newRecord = rebuildRecord(bytes, [...others, attr], n);
+    // Planned: now write. Data first, then the allocation, then the record that points at both.
+    if (runs.length > 0) await this.writeData(runs, content, path);
+    await this.saveBitmap(bm);
+    await this.writeRecord(n, newRecord);
+    await this.updateParents(rec, {
+      allocatedSize: allocated,
+      dataSize: content.length,
+      modified: times,
+      mftChanged: times,
+      accessed: times,
+    });
+  }
+
+  private async writeData(runs: readonly DataRun[], content: Uint8Array, path: string): Promise<void> {
+    const cs = this.vol.clusterSize;
+    for (let at = 0; at < content.length; at += WRITE_PIECE) {
+      const end = Math.min(content.length, at + WRITE_PIECE);
+      let piece = content.subarray(at, end);
+      // The slack of the last cluster is zeroed: nothing of the old content stays readable past the end.
+      if (end === content.length && end % cs !== 0) {
+        const padded = new Uint8Array(Math.ceil((end - at) / cs) * cs);
+        padded.set(piece);
+        piece = padded;
+      }
+      await writeThroughRuns(this.device, cs, runs, at, piece, path);
+    }
+  }
+
+  /** Copies sizes and times into every parent index entry that names record `rec` (all its hard links). */
+  private async updateParents(
+    rec: MftRecord,
+    info: { allocatedSize: number; dataSize: number; modified: bigint; mftChanged: bigint; accessed: bigint },
+  ): Promise<void> {
+    for (const a of rec.attributes) {
+      if (a.type !== ATTR.FILE_NAME || !a.value) continue;
+      const fn = parseFileName(a.value, rec.recordNumber);
+      const parent = await this.vol.file(fn.parent.record);
+      const index = new DirectoryIndex(this.vol, parent);
+      for (const { node, entry } of await index.findEntries(fn.units, rec.recordNumber)) {
+        setKeyInfo(entry.key, info);
+        if (node.vcn === null) await this.writeIndexRoot(parent.record, node.bytes);
+        else await index.writeBlock(node);
+      }
+    }
+  }
+
+  /** Replaces the $I30 $INDEX_ROOT value of directory `n` (same size: entries changed in place). */
+  private async writeIndexRoot(n: number, value: Uint8Array): Promise<void> {
+    const rec = await this.loadRecord(n);
+    const bytes = rec.bytes.slice();
+    const root = rec.attributes.find((a) => a.type === ATTR.INDEX_ROOT && a.name === '$I30');
+    if (!root?.value)
+      throw new WinrescueError('ntfs.notADirectory', `record ${n} has no $I30 root`, { record: n });
+    const attrs = rec.attributes.map((a) =>
+      a === root ? residentAttribute(ATTR.INDEX_ROOT, '$I30', a.id, value) : attributeBytes(bytes, a.offset),
+    );
+    await this.writeRecord(n, rebuildRecord(bytes, attrs, n));
+  }
+
+  /** Every write is handed to the device as it happens; this makes them durable. */
+  async flush(): Promise<void> {
+    await this.device.flush();
+  }
+}
+
+function takeId(record: Uint8Array): number {
+  const id = record[40]! | (record[41]! << 8);
+  record[40] = (id + 1) & 0xff;
+  record[41] = ((id + 1) >> 8) & 0xff;
+  return id;
+}
+
+/** The $STANDARD_INFORMATION attribute with its modified, MFT-changed and accessed times set to `t`. */
+function touchedSi(record: Uint8Array, a: Attribute, t: bigint): Uint8Array {
+  const b = attributeBytes(record, a.offset);
+  if (a.resident && a.value) {
+    const v = b[20]! | (b[21]! << 8);
+    setU64(b, v + SI_MODIFIED, t);
+    setU64(b, v + SI_MFT_CHANGED, t);
+    setU64(b, v + SI_ACCESSED, t);
+  }
+  return b;
+}
+
+export async function openNtfsWriter(
+  device: BlockDevice,
+  options: OpenNtfsWriterOptions = {},
+): Promise<NtfsWriter> {
+  return NtfsWriter.open(device, options);
+}
