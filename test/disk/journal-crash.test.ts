@@ -161,11 +161,15 @@ async function untilPowerLoss(world: World, op: () => Promise<unknown>): Promise
   }
 }
 
-for (const [kind, trials] of [
+/** WINRESCUE_FUZZ_SCALE=N multiplies the power-loss trials for a longer soak. */
+const SCALE = Math.max(1, Number(process.env.WINRESCUE_FUZZ_SCALE ?? 1) || 1);
+
+for (const [kind, baseTrials] of [
   ['raw', 50],
   ['vhdx', 50],
   ['vhd-dynamic', 50],
 ] as const) {
+  const trials = baseTrials * SCALE;
   test(`${kind}: power lost at ${trials} random points (writer, then undo too): undo restores the original`, async (tc) => {
     const original = new Uint8Array(readFileSync(base.get(kind)!));
     const path = `sim.${kind}`;

@@ -313,3 +313,21 @@ test('sectors written again in a later flush interval are journaled as a rewrite
   assert.equal(r.records, 1);
   assert.equal(await sha256File(path), original);
 });
+
+test('a torn last append may leave its later records intact: still a torn tail; earlier appends decide', async () => {
+  const path = await written(raw);
+  const good = new Uint8Array(readFileSync(`${path}.winrescue-undo`));
+  const records = parseJournal(good).sessions[0]!.records;
+  // The journal's first append is its header, the session start and the first write record; the second write
+  // record starts the next append.
+  const firstAppendEnd = records[1]!.at;
+  const torn = good.slice(0, firstAppendEnd);
+  torn[512 + 30]! ^= 1; // the session start record: sectors of one write persisted out of order
+  const parsed = parseJournal(torn);
+  assert.equal(parsed.sessions.length, 0);
+  assert.equal(parsed.tornBytes, firstAppendEnd - 512);
+  // The same damage with a later append after it cannot be a crash while appending.
+  const damaged = good.slice();
+  damaged[512 + 30]! ^= 1;
+  assert.throws(() => parseJournal(damaged), isCode('journal.badFormat'));
+});

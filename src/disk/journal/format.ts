@@ -24,6 +24,8 @@ export const RECORD_MAGIC = 'WRRC';
 export const RECORD_HEADER_SIZE = 24;
 const RECORD_TYPE_FIELD = 4;
 const RECORD_BODY_LENGTH_FIELD = 8;
+/** How many records before this one its append began: tells a torn last append from damage further back. */
+const RECORD_IN_APPEND_FIELD = 12;
 const RECORD_SEQUENCE_FIELD = 16;
 /** Records start 8-aligned, so a scan for intact records after a damaged one need only try those offsets. */
 export const RECORD_ALIGNMENT = 8;
@@ -274,14 +276,18 @@ function bodyOf(r: RecordBody): Uint8Array {
   }
 }
 
-/** The bytes of one record: header, body, CRC-32C of both, zero padding to RECORD_ALIGNMENT. */
-export function encodeRecord(seq: number, r: RecordBody): Uint8Array {
+/**
+ * The bytes of one record: header, body, CRC-32C of both, zero padding to RECORD_ALIGNMENT. `inAppend` is its
+ * place among the records written (and fsynced) together, 0 for the first.
+ */
+export function encodeRecord(seq: number, r: RecordBody, inAppend = 0): Uint8Array {
   const body = bodyOf(r);
   const unpadded = RECORD_HEADER_SIZE + body.length + RECORD_CRC_SIZE;
   const out = new Uint8Array(Math.ceil(unpadded / RECORD_ALIGNMENT) * RECORD_ALIGNMENT);
   encodeAscii(RECORD_MAGIC, out, 0, 4);
   setU16(out, RECORD_TYPE_FIELD, RecordType[r.type]);
   setU32(out, RECORD_BODY_LENGTH_FIELD, body.length);
+  setU32(out, RECORD_IN_APPEND_FIELD, inAppend);
   setU64(out, RECORD_SEQUENCE_FIELD, seq);
   out.set(body, RECORD_HEADER_SIZE);
   const crcAt = RECORD_HEADER_SIZE + body.length;
@@ -421,8 +427,10 @@ export interface RecordScan {
 
 /**
  * Every intact record after the header, in order. The first place that is not an intact record ends the scan as a
- * torn append, provided no intact record follows it; if one does, the damage is in the middle (not a crash while
- * appending) and the journal is refused rather than silently shortened.
+ * torn append. A crash can leave later records of that same append intact (a disk persists the sectors of one
+ * write in any order), and they are ignored with it: none of their writes had begun. An intact record of a later
+ * append means the damage is not a crash while appending (everything before an append was fsynced), and the
+ * journal is refused rather than silently shortened.
  */
 export function scanRecords(b: Uint8Array): RecordScan {
   const records: JournalRecord[] = [];
@@ -430,9 +438,15 @@ export function scanRecords(b: Uint8Array): RecordScan {
   while (at < b.length) {
     const frame = frameAt(b, at);
     if (typeof frame === 'string') {
+      const damagedSeq = records.length + 1;
       for (let q = at + RECORD_ALIGNMENT; q + RECORD_HEADER_SIZE <= b.length; q += RECORD_ALIGNMENT) {
-        if (typeof frameAt(b, q) !== 'string')
-          throw badFormat(`${frame}, but an intact record follows at ${hex(q)}: the journal is damaged`, at);
+        if (typeof frameAt(b, q) === 'string') continue;
+        const appendStart = Number(u64(b, q + RECORD_SEQUENCE_FIELD)) - u32(b, q + RECORD_IN_APPEND_FIELD);
+        if (appendStart > damagedSeq)
+          throw badFormat(
+            `${frame}, but an intact record of a later append follows at ${hex(q)}: the journal is damaged`,
+            at,
+          );
       }
       return { records, validLength: at, tornBytes: b.length - at };
     }

@@ -332,7 +332,7 @@ export class JournaledFile implements ImageFile {
       });
     }
     all.push(...bodies);
-    const encoded = all.map((b) => encodeRecord(this.nextSeq++, b));
+    const encoded = all.map((b, i) => encodeRecord(this.nextSeq++, b, i));
     const chunk = concat(encoded);
     if (!this.journal) {
       const storage = this.options.storage;
