@@ -7,7 +7,7 @@ import { appendFileSync, existsSync, readFileSync, writeFileSync, copyFileSync }
 import { join } from 'node:path';
 import { openDisk } from '../../src/disk/open-disk.js';
 import { MemoryDevice } from '../../src/disk/memory-device.js';
-import { parseJournal, undoJournal } from '../../src/disk/journal/index.js';
+import { JournaledDevice, JournaledFile, parseJournal, undoJournal } from '../../src/disk/journal/index.js';
 import { undo } from '../../src/api/undo.js';
 import { WinrescueError } from '../../src/errors.js';
 import { writeBytes } from '../fixtures/ntfs-volume.js';
@@ -330,4 +330,25 @@ test('a torn last append may leave its later records intact: still a torn tail; 
   const damaged = good.slice();
   damaged[512 + 30]! ^= 1;
   assert.throws(() => parseJournal(damaged), isCode('journal.badFormat'));
+});
+
+test('writes waiting beyond maxPendingBytes are applied early, each batch journaled first', async () => {
+  const original = new Uint8Array(readFileSync(raw));
+  const world = new World();
+  const disk = new PowerLossFile(original, world, 'pending.raw');
+  const storage = new SimStorage(world);
+  const journaled = await JournaledFile.open(disk, {
+    storage,
+    diskPath: 'pending.raw',
+    maxPendingBytes: 10_000,
+  });
+  const dev = new JournaledDevice(journaled, 512, 'pending.raw');
+  for (let i = 0; i < 8; i++) await dev.write(i * 100_000, new Uint8Array(4000).fill(i + 1));
+  // Three writes exceed the limit: the first six are on the file before any flush.
+  assert.equal(disk.bytes()[5 * 100_000], 6);
+  assert.equal(disk.bytes()[6 * 100_000], original[6 * 100_000]);
+  await dev.close();
+  const report = await undoJournal(async () => disk, storage, 'pending.raw');
+  assert.equal(report.records, 8);
+  assert.deepEqual(disk.bytes(), original);
 });
