@@ -4,7 +4,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { WinrescueError } from '../errors.js';
 import { findLogSiblings } from '../registry/log/index.js';
-import { openVolume, type OpenVolumeOptions } from './open-volume.js';
+import type { OpenVolumeOptions } from './open-volume.js';
 
 /** The largest hive Windows loads is 2 GiB; real SYSTEM hives are tens of MB. Above this is not a hive. */
 const MAX_HIVE_BYTES = 2 ** 31;
@@ -97,6 +97,8 @@ async function readFromDisk(
   label: string,
   options: OpenVolumeOptions,
 ): Promise<HiveSource> {
+  // The NTFS stack loads only for DISK:PATH, so a plain hive file starts fast.
+  const { openVolume } = await import('./open-volume.js');
   const opened = await openVolume(spec.file, { ...options, readOnly: true });
   try {
     const vol = opened.volume;

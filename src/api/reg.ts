@@ -3,7 +3,7 @@ import { open, rename, copyFile, stat, unlink } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { WinrescueError } from '../errors.js';
 import { Hive } from '../registry/hive.js';
-import { exportReg } from '../registry/export.js';
+import { exportRegBytes } from '../registry/export.js';
 import { recoverHive, logSequenceCeiling } from '../registry/log/index.js';
 import { HiveEditor } from '../registry/write/editor.js';
 import { decodeValue, formatValue, typeName, type DecodedValue } from '../registry/value-data.js';
@@ -62,10 +62,10 @@ export interface RegExportOptions extends OpenVolumeOptions {
 export async function regExport(
   spec: string,
   options: RegExportOptions = {},
-): Promise<{ text: string; warnings: string[] }> {
+): Promise<{ bytes: Uint8Array; warnings: string[] }> {
   const loaded = await loadHive(spec, options);
-  const text = exportReg(loaded.hive, options.key === undefined ? {} : { from: options.key });
-  return { text, warnings: [...loaded.warnings] };
+  const bytes = exportRegBytes(loaded.hive, options.key === undefined ? {} : { from: options.key });
+  return { bytes, warnings: [...loaded.warnings] };
 }
 
 export interface RegValueView {

@@ -213,7 +213,11 @@ export class Hive {
   *walk(options: WalkOptions = {}): Generator<WalkEntry> {
     // A key reached twice is a loop or a shared subtree; either way following it again could never end.
     const seen = new Set<number>();
-    const visit = function* (this: Hive, key: KeyNode, path: string, depth: number): Generator<WalkEntry> {
+    const start = options.from === undefined ? { key: this.root, path: '\\' } : this.resolveKey(options.from);
+    // An explicit stack, not nested generators: each yield through nested generators costs one resume per level.
+    const stack: { key: KeyNode; path: string; depth: number }[] = [{ ...start, depth: 0 }];
+    for (let item = stack.pop(); item; item = stack.pop()) {
+      const { key, path, depth } = item;
       seen.add(key.cell.rel);
       yield { path, key };
       let kids: KeyNode[];
@@ -231,15 +235,16 @@ export class Hive {
       } catch (e) {
         if (options.onError && isWinrescueError(e)) {
           options.onError(e, path);
-          return;
+          continue;
         }
         throw e;
       }
-      for (const k of kids)
-        yield* visit.call(this, k, path === '\\' ? `\\${k.name}` : `${path}\\${k.name}`, depth + 1);
-    };
-    const start = options.from === undefined ? { key: this.root, path: '\\' } : this.resolveKey(options.from);
-    yield* visit.call(this, start.key, start.path, 0);
+      const prefix = path === '\\' ? '' : path;
+      for (let i = kids.length - 1; i >= 0; i--) {
+        const k = kids[i]!;
+        stack.push({ key: k, path: `${prefix}\\${k.name}`, depth: depth + 1 });
+      }
+    }
   }
 }
 

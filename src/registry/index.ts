@@ -8,7 +8,7 @@ export { parseKeyValue, type KeyValue } from './cells/key-value.js';
 export { parseSubkeyList, lhHash, type SubkeyList, type SubkeyListKind } from './cells/subkey-lists.js';
 export { parseBigData, BIG_DATA_SEGMENT, type BigData } from './cells/big-data.js';
 export { parseSecurityKey, type SecurityKey } from './cells/security-key.js';
-export { exportReg, tuples, regValueLine, type ValueTuple } from './export.js';
+export { exportReg, exportRegBytes, tuples, regValueLine, type ValueTuple } from './export.js';
 export { HiveEditor, type HiveEditorOptions, type SaveOptions, type DeleteKeyOptions } from './write/index.js';
 export {
   recoverHive,

@@ -6,10 +6,22 @@ export function view(b: Uint8Array): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);
 }
 
-export const u8 = (b: Uint8Array, o: number): number => view(b).getUint8(o);
-export const u16 = (b: Uint8Array, o: number): number => view(b).getUint16(o, true);
-export const u32 = (b: Uint8Array, o: number): number => view(b).getUint32(o, true);
-export const i32 = (b: Uint8Array, o: number): number => view(b).getInt32(o, true);
+// The hot readers assemble bytes directly (a DataView per call dominated hive walks); anything out of range or
+// not an integer index goes through DataView, which throws the same RangeError it always did.
+const inBounds = (b: Uint8Array, o: number, n: number): boolean =>
+  o >= 0 && o + n <= b.length && (o | 0) === o;
+
+export const u8 = (b: Uint8Array, o: number): number => (inBounds(b, o, 1) ? b[o]! : view(b).getUint8(o));
+export const u16 = (b: Uint8Array, o: number): number =>
+  inBounds(b, o, 2) ? b[o]! | (b[o + 1]! << 8) : view(b).getUint16(o, true);
+export const u32 = (b: Uint8Array, o: number): number =>
+  inBounds(b, o, 4)
+    ? (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000
+    : view(b).getUint32(o, true);
+export const i32 = (b: Uint8Array, o: number): number =>
+  inBounds(b, o, 4)
+    ? b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)
+    : view(b).getInt32(o, true);
 export const u64 = (b: Uint8Array, o: number): bigint => view(b).getBigUint64(o, true);
 export const i64 = (b: Uint8Array, o: number): bigint => view(b).getBigInt64(o, true);
 export const u16be = (b: Uint8Array, o: number): number => view(b).getUint16(o, false);

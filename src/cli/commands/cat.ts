@@ -1,6 +1,5 @@
 // `winrescue cat DISK PATH [--stream NAME]`: a file's raw bytes on stdout, read and written in chunks.
 import type { Command } from 'commander';
-import { cat } from '../../api/cat.js';
 import { runCommand } from '../output.js';
 import { partitionOption } from './stat.js';
 
@@ -19,6 +18,7 @@ export function registerCat(program: Command): void {
     .option('--partition <n>', 'volume to read (1-based, as inspect lists them)', partitionOption)
     .action(async (disk: string, path: string, opts: CatCliOptions) =>
       runCommand({}, async () => {
+        const { cat } = await import('../../api/cat.js');
         await cat(disk, path, writeStdout, {
           ...(opts.partition !== undefined ? { partition: opts.partition } : {}),
           ...(opts.stream !== undefined ? { stream: opts.stream } : {}),

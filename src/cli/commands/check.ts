@@ -1,8 +1,7 @@
 // `winrescue check DISK`: the NTFS consistency check, one line a problem like chkdsk; exit 0 clean, 1 problems
 // found, 2 unreadable input.
 import type { Command } from 'commander';
-import { check, type CheckResult } from '../../api/check.js';
-import { formatProblem } from '../../fs/ntfs/check/index.js';
+import type { CheckResult } from '../../api/check.js';
 import { EXIT_OK, EXIT_PROBLEMS, printJson, printLines, runCommand, warn } from '../output.js';
 import { partitionOption } from './stat.js';
 
@@ -15,18 +14,23 @@ export function registerCheck(program: Command): void {
     .option('--json', 'one JSON document on stdout: { clean, problems: [{ kind, record, path, detail }] }')
     .action(async (disk: string, opts: { json?: boolean; partition?: number }) =>
       runCommand(opts, async () => {
+        const { check } = await import('../../api/check.js');
         const r = await check(disk, opts.partition !== undefined ? { partition: opts.partition } : {});
         if (opts.json) printJson(r);
         else {
           for (const w of r.warnings) warn(w);
-          printLines(formatCheck(r));
+          const { formatProblem } = await import('../../fs/ntfs/check/index.js');
+          printLines(formatCheck(r, formatProblem));
         }
         return r.clean ? EXIT_OK : EXIT_PROBLEMS;
       }),
     );
 }
 
-export function formatCheck(r: CheckResult): string[] {
+export function formatCheck(
+  r: CheckResult,
+  formatProblem: (p: CheckResult['problems'][number]) => string,
+): string[] {
   const lines = r.problems.map(formatProblem);
   for (const [kind, n] of Object.entries(r.truncated)) lines.push(`... and ${n} more ${kind} problem(s)`);
   const s = r.stats;

@@ -1,6 +1,6 @@
 // `winrescue inspect DISK`: format, size, partitions, Windows installs, generation.
 import type { Command } from 'commander';
-import { inspect, type InspectResult } from '../../api/inspect.js';
+import type { InspectResult } from '../../api/inspect.js';
 import { printJson, printLines, runCommand, warn } from '../output.js';
 
 export function registerInspect(program: Command): void {
@@ -13,6 +13,7 @@ export function registerInspect(program: Command): void {
     .option('--json', 'one JSON document on stdout')
     .action(async (disk: string, opts: { json?: boolean }) =>
       runCommand(opts, async () => {
+        const { inspect } = await import('../../api/inspect.js');
         const r = await inspect(disk);
         if (opts.json) {
           printJson(r);

@@ -1,7 +1,6 @@
 // `winrescue ls DISK PATH [-r]`: entries with type, size and MFT record; -r lists the whole subtree.
 import type { Command } from 'commander';
-import { openVolume } from '../../api/open-volume.js';
-import { lsBatches, type LsEntry, type LsError } from '../../api/ls.js';
+import type { LsEntry, LsError } from '../../api/ls.js';
 import { EXIT_OK, EXIT_PROBLEMS, printJson, runCommand, warn } from '../output.js';
 import { writeStdout } from './cat.js';
 import { partitionOption } from './stat.js';
@@ -25,6 +24,8 @@ export function registerLs(program: Command): void {
     .option('--json', 'one JSON document on stdout')
     .action(async (disk: string, path: string, opts: LsCliOptions) =>
       runCommand(opts, async () => {
+        const { openVolume } = await import('../../api/open-volume.js');
+        const { lsBatches } = await import('../../api/ls.js');
         const opened = await openVolume(
           disk,
           opts.partition !== undefined ? { partition: opts.partition } : {},

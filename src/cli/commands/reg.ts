@@ -1,6 +1,6 @@
 // `winrescue reg export|get|set`: registry hives as files or DISK:PATH, in regedit's .reg format and reg.exe's style.
 import type { Command } from 'commander';
-import { regExport, regGet, regSet, type RegValueView } from '../../api/reg.js';
+import type { RegValueView } from '../../api/reg.js';
 import { encodeValue, parseTypeName } from '../../registry/value-data.js';
 import { printJson, printLines, runCommand, warn } from '../output.js';
 import { writeStdout } from './cat.js';
@@ -36,12 +36,13 @@ export function registerReg(program: Command): void {
     .option('--partition <n>', 'for DISK:PATH: the volume (1-based, as inspect lists them)', partitionOption)
     .action(async (hive: string, key: string | undefined, opts: PartitionOpt) =>
       runCommand({}, async () => {
+        const { regExport } = await import('../../api/reg.js');
         const r = await regExport(hive, {
           ...(key !== undefined ? { key } : {}),
           ...(opts.partition !== undefined ? { partition: opts.partition } : {}),
         });
         for (const w of r.warnings) warn(w);
-        await writeStdout(r.text);
+        await writeStdout(r.bytes);
       }),
     );
 
@@ -56,6 +57,7 @@ export function registerReg(program: Command): void {
     .action(
       async (hive: string, key: string, value: string | undefined, opts: PartitionOpt & { json?: boolean }) =>
         runCommand(opts, async () => {
+          const { regGet } = await import('../../api/reg.js');
           const r = await regGet(
             hive,
             key,
@@ -108,6 +110,7 @@ export function registerReg(program: Command): void {
       ) =>
         runCommand(opts, async () => {
           const t = parseTypeName(type);
+          const { regSet } = await import('../../api/reg.js');
           const r = await regSet(hive, key, valueNameArg(value), t, encodeValue(t, data), {
             ...(opts.createKey ? { createKey: true } : {}),
             ...(opts.dryRun ? { dryRun: true } : {}),

@@ -1,6 +1,6 @@
 // `winrescue stat DISK PATH`: MFT record, every name (hard links, DOS 8.3), sizes, times, attributes, streams.
 import { InvalidArgumentError, type Command } from 'commander';
-import { stat, type StatResult } from '../../api/stat.js';
+import type { StatResult } from '../../api/stat.js';
 import { printJson, printLines, runCommand, warn } from '../output.js';
 
 /** commander parser for `--partition N`, shared by ls, cat and stat. */
@@ -23,6 +23,7 @@ export function registerStat(program: Command): void {
     .option('--json', 'one JSON document on stdout')
     .action(async (disk: string, path: string, opts: { json?: boolean; partition?: number }) =>
       runCommand(opts, async () => {
+        const { stat } = await import('../../api/stat.js');
         const r = await stat(disk, path, opts.partition !== undefined ? { partition: opts.partition } : {});
         if (opts.json) {
           printJson(r);

@@ -1,6 +1,6 @@
 // `winrescue undo DISK`: restore every byte winrescue changed, from the undo journal (docs/cli.md "undo DISK").
 import type { Command } from 'commander';
-import { undo, type UndoResult } from '../../api/undo.js';
+import type { UndoResult } from '../../api/undo.js';
 import { EXIT_OK, EXIT_PROBLEMS, printJson, printLines, runCommand, warn } from '../output.js';
 
 export function registerUndo(program: Command): void {
@@ -16,6 +16,7 @@ export function registerUndo(program: Command): void {
     .option('--json', 'one JSON document on stdout')
     .action(async (disk: string, opts: { journal?: string; force?: boolean; json?: boolean }) =>
       runCommand(opts, async () => {
+        const { undo } = await import('../../api/undo.js');
         const r = await undo(disk, {
           ...(opts.journal !== undefined ? { journalPath: opts.journal } : {}),
           force: opts.force === true,
