@@ -139,7 +139,9 @@ export function encodeRunlist(runs: readonly DataRun[]): Uint8Array {
     return r;
   };
   for (const run of runs) {
-    const len = bytesOf(BigInt(run.length), false);
+    // Lengths are written with a clear top bit (as if signed): ntfs-3g rejects a length whose top byte has
+    // the sign bit set (128 clusters as the single byte 0x80), and Windows never writes one.
+    const len = bytesOf(BigInt(run.length), true);
     const off = run.lcn === null ? [] : bytesOf(BigInt(run.lcn - prev), true);
     if (run.lcn !== null) prev = run.lcn;
     out.push((off.length << 4) | len.length, ...len, ...off);
