@@ -2,10 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { testdataFile, sharedSkip } from '../helpers/testdata.js';
 import { Hive } from '../../src/registry/hive.js';
 import { tuples, exportReg } from '../../src/registry/export.js';
+import { hexOf, hivexExport, parseReg, tupleKey } from './reg-parse.js';
 
 const HIVES = [
   'hives/BCD-bios.xz',
@@ -22,49 +22,6 @@ const HIVES = [
   'hives/yarp/StringValuesHive.xz',
   'hives/yarp/UnicodeHive.xz',
 ];
-
-/** One comparable string per value: path, name, type and data as hex. */
-const tupleKey = (path: string, name: string, type: number, hex: string): string =>
-  `${path}\u0000${name}\u0000${(type >>> 0).toString(16)}\u0000${hex}`;
-
-function hexOf(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-}
-
-/** Parse hivexregedit's .reg into keys and value tuples. */
-function parseReg(text: string): { keys: Set<string>; values: string[] } {
-  const keys = new Set<string>();
-  const values: string[] = [];
-  let path = '';
-  for (const line of text.split('\n')) {
-    if (line.startsWith('[') && line.endsWith(']')) {
-      path = line.slice(1, -1);
-      keys.add(path);
-      continue;
-    }
-    let m = /^(@|"((?:[^"\\]|\\.)*)")=(.*)$/s.exec(line);
-    if (!m) continue;
-    const name = m[1] === '@' ? '' : m[2]!.replace(/\\(.)/g, '$1');
-    const rhs = m[3]!;
-    if ((m = /^dword:([0-9a-f]{8})$/.exec(rhs))) {
-      const b = Buffer.alloc(4);
-      b.writeUInt32LE(parseInt(m[1]!, 16));
-      values.push(tupleKey(path, name, 4, b.toString('hex')));
-    } else if ((m = /^hex\(([0-9a-f]+)\):(.*)$/.exec(rhs))) {
-      values.push(tupleKey(path, name, parseInt(m[1]!, 16), m[2]!.replace(/,/g, '')));
-    } else {
-      throw new Error(`unparsed .reg line: ${line.slice(0, 80)}`);
-    }
-  }
-  return { keys, values };
-}
-
-function hivexExport(file: string): string {
-  return execFileSync('hivexregedit', ['--export', '--prefix', '', file, '\\'], {
-    maxBuffer: 1 << 30,
-    stdio: ['ignore', 'pipe', 'ignore'],
-  }).toString('utf8');
-}
 
 for (const rel of HIVES) {
   test(`tuples equal hivexregedit --export for ${rel}`, { skip: sharedSkip() }, () => {

@@ -4,7 +4,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { testdataFile, sharedSkip } from '../helpers/testdata.js';
 import { tempDir } from '../helpers/tools.js';
 import { Hive } from '../../src/registry/hive.js';
@@ -18,6 +17,7 @@ import {
   type HiveLog,
 } from '../../src/registry/log/index.js';
 import { marvin32 } from '../../src/registry/log/marvin32.js';
+import { hexOf, hivexExport, parseReg, tupleKey } from './reg-parse.js';
 
 const load = (rel: string): Uint8Array => new Uint8Array(readFileSync(testdataFile(rel)));
 const NEW = 'hives/yarp/NewDirtyHive1/';
@@ -27,10 +27,6 @@ const newLogs = (): HiveLog[] => [
   { name: 'NewDirtyHive.LOG2', bytes: load(`${NEW}NewDirtyHive.LOG2.xz`) },
 ];
 const oldLogs = (): HiveLog[] => [{ name: 'OldDirtyHive.LOG1', bytes: load(`${OLD}OldDirtyHive.LOG1.xz`) }];
-
-const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-const tupleKey = (path: string, name: string, type: number, hex: string): string =>
-  `${path}\u0000${name}\u0000${(type >>> 0).toString(16)}\u0000${hex}`;
 
 function ours(bytes: Uint8Array): { keys: Set<string>; values: string[] } {
   const hive = new Hive(bytes);
@@ -46,31 +42,7 @@ function hivex(bytes: Uint8Array): { keys: Set<string>; values: string[] } {
   try {
     const file = join(dir, 'hive');
     writeFileSync(file, bytes);
-    const text = execFileSync('hivexregedit', ['--export', '--prefix', '', file, '\\'], {
-      maxBuffer: 1 << 28,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }).toString('utf8');
-    const keys = new Set<string>();
-    const values: string[] = [];
-    let path = '';
-    for (const line of text.split('\n')) {
-      if (line.startsWith('[') && line.endsWith(']')) {
-        path = line.slice(1, -1);
-        keys.add(path);
-        continue;
-      }
-      let m = /^(@|"((?:[^"\\]|\\.)*)")=(.*)$/s.exec(line);
-      if (!m) continue;
-      const name = m[1] === '@' ? '' : m[2]!.replace(/\\(.)/g, '$1');
-      const rhs = m[3]!;
-      if ((m = /^dword:([0-9a-f]{8})$/.exec(rhs))) {
-        const b = Buffer.alloc(4);
-        b.writeUInt32LE(parseInt(m[1]!, 16));
-        values.push(tupleKey(path, name, 4, b.toString('hex')));
-      } else if ((m = /^hex\(([0-9a-f]+)\):(.*)$/.exec(rhs))) {
-        values.push(tupleKey(path, name, parseInt(m[1]!, 16), m[2]!.replace(/,/g, '')));
-      } else assert.fail(`unparsed .reg line: ${line.slice(0, 80)}`);
-    }
+    const { keys, values } = parseReg(hivexExport(file));
     return { keys, values: values.sort() };
   } finally {
     cleanup();
