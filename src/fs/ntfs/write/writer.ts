@@ -3,9 +3,25 @@
 // `ntfs.full` leaves the device untouched, then writes data, $Bitmap, the record (and its $MFTMirr copy), and the
 // duplicated $FILE_NAME information in parent indexes. After each operation the reader is reopened, so no cache
 // holds bytes we replaced. Format notes and what is supported: docs/formats/ntfs-write.md.
-import { WinrescueError } from '../../../errors.js';
+import { WinrescueError, isWinrescueError } from '../../../errors.js';
 import type { BlockDevice } from '../../../disk/block-device.js';
-import { setU64 } from '../../../util/bytes.js';
+import { setU16, setU64 } from '../../../util/bytes.js';
+import { parseStandardInformation } from '../attributes/standard-information.js';
+import type { NtfsFile } from '../file-record.js';
+import type { NtfsFileRef } from '../volume.js';
+import { I30Editor } from './index-insert.js';
+import { applyWrites, planMftExtension } from './mft-extend.js';
+import { loadMftBitmap, pickFreeRecord, setRecordUsed, type MftBitmap } from './mft-bitmap.js';
+import {
+  checkWin32Name,
+  emptyRecord,
+  FILE_ATTRIBUTES_NEW_FILE,
+  FILE_NAME_DIRECTORY,
+  fileNameValue,
+  NAMESPACE_WIN32,
+  newRecordAttributes,
+  standardInformation,
+} from './new-record.js';
 import {
   ATTR,
   ATTR_FLAG_COMPRESSED_MASK,
@@ -27,6 +43,7 @@ import {
   nonResidentAttribute,
   rebuildRecord,
   recordBytesNeeded,
+  RECORD_NEXT_ATTRIBUTE_ID_FIELD,
   residentAttribute,
 } from './record-builder.js';
 import { writeThroughRuns } from './run-io.js';
@@ -43,6 +60,10 @@ const TICKS_PER_MS = 10000n;
 const SI_MODIFIED = 8;
 const SI_MFT_CHANGED = 16;
 const SI_ACCESSED = 24;
+/** Siblings looked at for a security id (the first of the same kind wins). */
+const MAX_SIBLINGS_PROBED = 64;
+/** $Secure and 72-byte $STANDARD_INFORMATION came with NTFS 3.0. */
+const NTFS_3 = 3;
 /** A single write of file data is split into pieces of this size (bounded memory for big files). */
 const WRITE_PIECE = 4 * 1024 * 1024;
 
@@ -142,11 +163,157 @@ export class NtfsWriter {
    * its last one when free (else the first long-enough free stretch), surplus clusters are freed.
    */
   async writeFile(path: string, content: Uint8Array): Promise<void> {
-    const ref = await this.vol.lookup(path);
+    const ref = await this.lookupOrNull(path);
+    if (ref === null) {
+      const n = await this.create(path, false);
+      await this.reopen();
+      if (content.length > 0) {
+        await this.replaceData(n, content, path);
+        await this.reopen();
+      }
+      return;
+    }
     if (ref.isDir)
       throw new WinrescueError('ntfs.isADirectory', `${path} is a directory`, { path, record: ref.record });
     await this.replaceData(ref.record, content, path);
     await this.reopen();
+  }
+
+  /** Creates directory `path` (its parent must exist). */
+  async mkdir(path: string): Promise<void> {
+    await this.create(path, true);
+    await this.reopen();
+  }
+
+  private async lookupOrNull(path: string): Promise<NtfsFileRef | null> {
+    try {
+      return await this.vol.lookup(path);
+    } catch (e) {
+      if (isWinrescueError(e) && e.code === 'ntfs.notFound') return null;
+      throw e;
+    }
+  }
+
+  /** The security id of a sibling of the same kind (else of the parent): new files get the ACL their folder's files have. */
+  private async siblingSecurityId(parent: NtfsFile, isDirectory: boolean): Promise<number> {
+    let fallback: number | null = null;
+    let seen = 0;
+    for await (const e of this.vol.readdir(parent.record)) {
+      if (++seen > MAX_SIBLINGS_PROBED) break;
+      const f = await this.vol.file(e.record).catch(() => null);
+      const si = f ? findAttribute(f, ATTR.STANDARD_INFORMATION) : undefined;
+      if (!si?.value) continue;
+      const id = parseStandardInformation(si.value, e.record).securityId;
+      if (id === null) continue;
+      if (e.isDir === isDirectory) return id;
+      fallback ??= id;
+    }
+    if (fallback !== null) return fallback;
+    const si = findAttribute(parent, ATTR.STANDARD_INFORMATION);
+    return si?.value ? (parseStandardInformation(si.value, parent.record).securityId ?? 0) : 0;
+  }
+
+  /** A new empty file or directory: record, $I30 entry in the parent. Returns its record number. */
+  private async create(path: string, isDirectory: boolean): Promise<number> {
+    const clean = path.replace(/\\/g, '/').replace(/\/+$/, '');
+    const slash = clean.lastIndexOf('/');
+    const name = clean.slice(slash + 1);
+    const parentPath = clean.slice(0, slash) || '/';
+    checkWin32Name(name, path);
+    const parentRef = await this.vol.lookup(parentPath);
+    if (!parentRef.isDir)
+      throw new WinrescueError('ntfs.notADirectory', `${parentPath} is not a directory`, {
+        path: parentPath,
+      });
+    const parent = await this.vol.file(parentRef.record);
+    if (await this.vol.findInDirectory(parent, name))
+      throw new WinrescueError('ntfs.exists', `${path} already exists`, { path });
+    const info = await this.vol.info();
+    if (info.version !== null && Number(info.version.split('.')[0]) < NTFS_3) {
+      throw new WinrescueError(
+        'ntfs.unsupported',
+        `NTFS ${info.version} volumes (no $Secure) are not supported for creating files`,
+        { path },
+      );
+    }
+    const securityId = await this.siblingSecurityId(parent, isDirectory);
+    await this.ensureFreeRecord();
+    const clusters = await this.loadBitmap();
+    const mftBits = await loadMftBitmap(this.vol);
+    const { record: n, sequence } = await pickFreeRecord(this.vol, mftBits);
+    const time = filetime(this.now());
+    const fn = fileNameValue({
+      parentRecord: parent.record,
+      parentSequence: parentRef.sequence,
+      time,
+      allocatedSize: 0,
+      dataSize: 0,
+      fileAttributes: isDirectory ? FILE_NAME_DIRECTORY : FILE_ATTRIBUTES_NEW_FILE,
+      name,
+      namespace: NAMESPACE_WIN32,
+    });
+    const si = standardInformation(time, isDirectory ? 0 : FILE_ATTRIBUTES_NEW_FILE, securityId);
+    const empty = emptyRecord(this.vol.recordSize, n, sequence, isDirectory);
+    const attrs = newRecordAttributes(
+      fn,
+      si,
+      isDirectory,
+      this.vol.boot.indexRecordSize,
+      this.vol.clusterSize,
+    );
+    const newRecord = rebuildRecord(empty, attrs, n);
+    setU16(newRecord, RECORD_NEXT_ATTRIBUTE_ID_FIELD, attrs.length);
+    const editor = new I30Editor(this.vol, parent, clusters, await this.vol.upcase());
+    await editor.insert(n, sequence, fn);
+    const parentRecord = editor.buildRecord();
+    setRecordUsed(mftBits, n, true);
+    // Planned: write the new record first, then the structures that point at it.
+    await this.writeRecord(n, newRecord);
+    await this.saveMftBitmap(mftBits);
+    await editor.writeBlocks();
+    await this.saveBitmap(clusters);
+    await this.writeRecord(parent.record, parentRecord);
+    return n;
+  }
+
+  /** Grows $MFT when every record is taken (see mft-extend.ts); the reader is reopened after. */
+  private async ensureFreeRecord(): Promise<void> {
+    try {
+      await pickFreeRecord(this.vol, await loadMftBitmap(this.vol));
+      return;
+    } catch (e) {
+      if (!isWinrescueError(e) || e.code !== 'ntfs.full') throw e;
+    }
+    const clusters = await this.loadBitmap();
+    const ext = await planMftExtension(this.vol, clusters);
+    await applyWrites(this.vol, ext);
+    await this.saveBitmap(clusters);
+    await this.writeRecord(0, ext.record0);
+    await this.reopen();
+  }
+
+  private async saveMftBitmap(bm: MftBitmap): Promise<void> {
+    if (bm.changedLow < 0) return;
+    if (bm.runs) {
+      await writeThroughRuns(
+        this.device,
+        this.vol.clusterSize,
+        bm.runs,
+        bm.changedLow,
+        bm.bits.subarray(bm.changedLow, bm.changedHigh + 1),
+        '$MFT bitmap',
+      );
+    } else {
+      const rec = await this.loadRecord(0);
+      const bytes = rec.bytes.slice();
+      const attrs = rec.attributes.map((a) =>
+        a.type === ATTR.BITMAP && a.name === ''
+          ? residentAttribute(ATTR.BITMAP, '', a.id, bm.bits)
+          : attributeBytes(bytes, a.offset),
+      );
+      await this.writeRecord(0, rebuildRecord(bytes, attrs, 0));
+    }
+    bm.changedLow = bm.changedHigh = -1;
   }
 
   private async replaceData(n: number, content: Uint8Array, path: string): Promise<void> {
