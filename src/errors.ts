@@ -58,6 +58,10 @@ export const FS_CODES = [
   'fat.full',
   'fat.exists',
   'fat.unsupported',
+  'fat.refused', // unsafe to write: volume marked dirty, or its FAT copies disagree where we would write
+  'fat.badDirectory', // a directory entry or long-name chain that cannot be right
+  'fat.notADirectory',
+  'fat.isADirectory',
 ] as const;
 
 export const REGISTRY_CODES = [
@@ -105,6 +109,7 @@ const REFUSAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'journal.diskChanged',
   'journal.incomplete',
   'ntfs.refused',
+  'fat.refused',
   'regf.dirty',
   'repair.refused',
   'repair.noCandidate',
