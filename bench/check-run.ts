@@ -5,19 +5,14 @@ import { CountingDevice } from '../src/disk/counting-device.js';
 import { openNtfs } from '../src/fs/ntfs/index.js';
 import { checkNtfs } from '../src/fs/ntfs/check/index.js';
 import { buildManyFilesVolume } from '../test/fixtures/many-files.js';
+import { measure } from './measure.js';
 
 const count = Number(process.argv[2] ?? 200000);
 const v = await buildManyFilesVolume(count);
 
-let peak = 0;
-const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
-const t0 = performance.now();
 const file = await FileDevice.open(v.image, { readOnly: true });
 const dev = new CountingDevice(file);
-const report = await checkNtfs(await openNtfs(dev));
-const ms = performance.now() - t0;
-clearInterval(sampler);
-peak = Math.max(peak, process.memoryUsage().rss);
+const { result: report, ms, peakRssMiB } = await measure(async () => checkNtfs(await openNtfs(dev)));
 await file.close();
 
 console.log(
@@ -25,7 +20,7 @@ console.log(
     image: v.image,
     files: count,
     ms: Math.round(ms),
-    peakRssMiB: Math.round(peak / 1048576),
+    peakRssMiB,
     clean: report.clean,
     problems: report.problems.length,
     stats: report.stats,

@@ -6,43 +6,35 @@ import { FileDevice } from '../src/disk/file-device.js';
 import { openNtfs } from '../src/fs/ntfs/index.js';
 import { CountingDevice } from '../src/disk/counting-device.js';
 import { buildManyFilesVolume } from '../test/fixtures/many-files.js';
+import { measure } from './measure.js';
 
 const count = Number(process.argv[2] ?? 200000);
 const v = await buildManyFilesVolume(count);
 
-let peak = 0;
-const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
-const t0 = performance.now();
 const file = await FileDevice.open(v.image, { readOnly: true });
 const dev = new CountingDevice(file);
-const vol = await openNtfs(dev);
+let vol: Awaited<ReturnType<typeof openNtfs>> | undefined;
 let entries = 0;
 let errors = 0;
 let bytes = 0;
 // BENCH_SCAN=0: no sequential $MFT pass; BENCH_BATCHES=1: consume walkBatches (one array per folder).
 const scan = process.env.BENCH_SCAN !== '0';
-if (process.env.BENCH_BATCHES === '1') {
-  for await (const batch of vol.walkBatches('/', { scan })) {
-    for (const it of batch) {
-      if ('error' in it) errors++;
-      else {
-        entries++;
-        bytes += it.value.size;
-      }
-    }
+const count1 = (it: { error: unknown } | { value: { size: number } }): void => {
+  if ('error' in it) errors++;
+  else {
+    entries++;
+    bytes += it.value.size;
   }
-} else {
-  for await (const it of vol.walk('/', { scan })) {
-    if ('error' in it) errors++;
-    else {
-      entries++;
-      bytes += it.value.size;
-    }
+};
+const { ms: ours, peakRssMiB } = await measure(async () => {
+  // Opening is part of the job, as it is for fls.
+  vol = await openNtfs(dev);
+  if (process.env.BENCH_BATCHES === '1') {
+    for await (const batch of vol.walkBatches('/', { scan })) for (const it of batch) count1(it);
+  } else {
+    for await (const it of vol.walk('/', { scan })) count1(it);
   }
-}
-const ours = performance.now() - t0;
-clearInterval(sampler);
-peak = Math.max(peak, process.memoryUsage().rss);
+});
 await file.close();
 
 const t1 = performance.now();
@@ -65,11 +57,11 @@ console.log(
       flsLines,
       flsMs: Math.round(theirs),
       ratio: +(ours / theirs).toFixed(3),
-      peakRssMiB: Math.round(peak / 1048576),
+      peakRssMiB,
       deviceReads: dev.reads,
       deviceMiB: Math.round(dev.bytesRead / 1048576),
-      cacheHits: vol.cache.hits,
-      cacheMisses: vol.cache.misses,
+      cacheHits: vol!.cache.hits,
+      cacheMisses: vol!.cache.misses,
     },
     null,
     1,
