@@ -51,6 +51,7 @@ export const FS_CODES = [
   'ntfs.refused', // unsafe to write (dirty log, hibernated, BitLocker)
   'ntfs.full',
   'ntfs.exists',
+  'ntfs.notEmpty', // rmdir of a directory that still has entries
   'ntfs.bitlocker', // BitLocker-encrypted volume (-FVE-FS-): cannot be read without its key
   'fat.badBootSector',
   'fat.badChain',
