@@ -243,6 +243,88 @@ export class I30Editor {
     }
   }
 
+  /**
+   * Removes the entry naming `record` under `units`. In a leaf it is simply taken out; in an index node it is
+   * replaced by its predecessor (the last entry of the rightmost leaf below it), which keeps every leaf at one
+   * depth. Nodes are left under-full (even empty leaves): the tree stays valid, only less dense.
+   */
+  async remove(units: Uint16Array, record: number): Promise<void> {
+    const path: { node: EditNode; pos: number }[] = [];
+    let node = this.root;
+    let idx = -1;
+    for (let depth = 0; ; depth++) {
+      if (depth > MAX_DEPTH)
+        throw new WinrescueError('ntfs.indexLoop', `record ${this.file.record}: $I30 too deep`);
+      const pos = this.position(node, units);
+      if (pos < 0) {
+        idx = -1 - pos;
+        break;
+      }
+      const child = node.hasChildren ? childOf(node.entries[pos]!) : null;
+      if (child === null) break;
+      path.push({ node, pos });
+      node = await this.node(child);
+    }
+    if (idx < 0 || entryRecord(node.entries[idx]!) !== record) {
+      throw new WinrescueError(
+        'ntfs.notFound',
+        `directory record ${this.file.record} has no entry "${String.fromCharCode(...units)}" for record ${record}`,
+        { record: this.file.record },
+      );
+    }
+    const victim = node.entries[idx]!;
+    const below = childOf(victim);
+    if (below === null) {
+      node.entries = node.entries.filter((_, i) => i !== idx);
+      this.dirty.add(node);
+      return;
+    }
+    const direct = await this.node(below);
+    if (!direct.hasChildren && direct.entries.length < 2) {
+      // The child is an empty leaf: the entry and the leaf both go (the leaf's block is released).
+      node.entries = node.entries.filter((_, i) => i !== idx);
+      this.dirty.add(node);
+      this.release(direct);
+      return;
+    }
+    let leaf = direct;
+    while (leaf.hasChildren) leaf = await this.node(childOf(leaf.entries[leaf.entries.length - 1]!)!);
+    if (leaf.entries.length < 2) {
+      // No predecessor: take the successor (first entry of the leftmost leaf right of the victim).
+      let right = await this.node(childOf(node.entries[idx + 1]!)!);
+      while (right.hasChildren) right = await this.node(childOf(right.entries[0]!)!);
+      if (right.entries.length >= 2) {
+        const succ = right.entries[0]!;
+        right.entries = right.entries.slice(1);
+        this.dirty.add(right);
+        const list = [...node.entries];
+        list[idx] = withChild(succ, below);
+        await this.place(path, node, list);
+        return;
+      }
+      throw new WinrescueError(
+        'ntfs.unsupported',
+        `directory record ${this.file.record}: the subtree left of "${String.fromCharCode(...units)}" ends in an empty leaf; removal not supported there`,
+        { record: this.file.record },
+      );
+    }
+    const pred = leaf.entries[leaf.entries.length - 2]!;
+    leaf.entries = [...leaf.entries.slice(0, -2), leaf.entries[leaf.entries.length - 1]!];
+    this.dirty.add(leaf);
+    const list = [...node.entries];
+    list[idx] = withChild(pred, below);
+    await this.place(path, node, list);
+  }
+
+  /** Frees an index block that nothing points at any more (its $I30 bitmap bit is cleared). */
+  private release(node: EditNode): void {
+    if (node.vcn === null) return;
+    const index = (node.vcn * this.index.vcnUnit) / this.bs;
+    this.bitmap[index >> 3] = this.bitmap[index >> 3]! & ~(1 << (index & 7));
+    this.dirty.delete(node);
+    this.blocks.delete(node.vcn);
+  }
+
   private fits(node: EditNode, entries: readonly Uint8Array[]): boolean {
     if (node.vcn !== null) return this.entriesOffset(node) + sum(entries) <= this.bs - INDX_HEADER;
     return (
@@ -267,6 +349,15 @@ export class I30Editor {
   ): Promise<void> {
     const list = [...node.entries];
     list.splice(pos, 0, entry);
+    await this.place(path, node, list);
+  }
+
+  /** Gives `node` the entries `list`: as is when they fit, else by a root push-down or a split. */
+  private async place(
+    path: { node: EditNode; pos: number }[],
+    node: EditNode,
+    list: Uint8Array[],
+  ): Promise<void> {
     if (this.fits(node, list)) {
       node.entries = list;
       this.dirty.add(node);

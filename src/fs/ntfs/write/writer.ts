@@ -11,6 +11,7 @@ import type { NtfsFile } from '../file-record.js';
 import type { NtfsFileRef } from '../volume.js';
 import { I30Editor } from './index-insert.js';
 import { applyWrites, planMftExtension } from './mft-extend.js';
+import { renamePath, unlinkPath } from './names.js';
 import { loadMftBitmap, pickFreeRecord, setRecordUsed, type MftBitmap } from './mft-bitmap.js';
 import {
   checkWin32Name,
@@ -99,7 +100,8 @@ export class NtfsWriter {
     return this.vol;
   }
 
-  private async reopen(): Promise<void> {
+  /** @internal (names.ts) */
+  async reopen(): Promise<void> {
     this.vol = await openNtfs(this.device);
   }
 
@@ -122,7 +124,8 @@ export class NtfsWriter {
   }
 
   /** Writes a record (fixups undone in `bytes`) to $MFT and, for records 0-3, to $MFTMirr. */
-  private async writeRecord(n: number, bytes: Uint8Array): Promise<void> {
+  /** @internal (names.ts) */
+  async writeRecord(n: number, bytes: Uint8Array): Promise<void> {
     const out = bytes.slice();
     applyFixupsOnWrite(out, { label: `MFT record ${n}`, structure: 'ntfs.mftRecord', base: 0, record: n });
     const rs = this.vol.recordSize;
@@ -137,12 +140,14 @@ export class NtfsWriter {
     }
   }
 
-  private async loadBitmap(): Promise<ClusterBitmap> {
+  /** @internal (names.ts) */
+  async loadBitmap(): Promise<ClusterBitmap> {
     const bits = await (await this.vol.openStream(BITMAP_RECORD)).readAll();
     return new ClusterBitmap(bits.slice(), this.vol.boot.totalClusters);
   }
 
-  private async saveBitmap(bm: ClusterBitmap): Promise<void> {
+  /** @internal (names.ts) */
+  async saveBitmap(bm: ClusterBitmap): Promise<void> {
     const r = bm.dirtyRange();
     if (!r) return;
     const runs = await this.runsOf(BITMAP_RECORD, ATTR.DATA);
@@ -185,7 +190,8 @@ export class NtfsWriter {
     await this.reopen();
   }
 
-  private async lookupOrNull(path: string): Promise<NtfsFileRef | null> {
+  /** @internal (names.ts) */
+  async lookupOrNull(path: string): Promise<NtfsFileRef | null> {
     try {
       return await this.vol.lookup(path);
     } catch (e) {
@@ -292,7 +298,8 @@ export class NtfsWriter {
     await this.reopen();
   }
 
-  private async saveMftBitmap(bm: MftBitmap): Promise<void> {
+  /** @internal (names.ts) */
+  async saveMftBitmap(bm: MftBitmap): Promise<void> {
     if (bm.changedLow < 0) return;
     if (bm.runs) {
       await writeThroughRuns(
@@ -431,6 +438,16 @@ export class NtfsWriter {
       a === root ? residentAttribute(ATTR.INDEX_ROOT, '$I30', a.id, value) : attributeBytes(bytes, a.offset),
     );
     await this.writeRecord(n, rebuildRecord(bytes, attrs, n));
+  }
+
+  /** Removes the name `path`; the file too when it was its last name (directories must be empty). */
+  async unlink(path: string): Promise<void> {
+    await unlinkPath(this, path);
+  }
+
+  /** Moves or renames `from` to `to` (the target must not exist). */
+  async rename(from: string, to: string): Promise<void> {
+    await renamePath(this, from, to);
   }
 
   /** Every write is handed to the device as it happens; this makes them durable. */
