@@ -170,6 +170,21 @@ export class NtfsWriter {
   async writeFile(path: string, content: Uint8Array): Promise<void> {
     const ref = await this.lookupOrNull(path);
     if (ref === null) {
+      // Content that cannot be resident needs clusters: refuse before the file is created, not after.
+      const clusters =
+        content.length >= this.vol.recordSize ? Math.ceil(content.length / this.vol.clusterSize) : 0;
+      const free = clusters > 0 ? (await this.loadBitmap()).freeCount() : 0;
+      if (clusters > free) {
+        throw new WinrescueError(
+          'ntfs.full',
+          `${path}: ${clusters} clusters are needed, the volume has ${free} free`,
+          {
+            path,
+            expected: clusters,
+            actual: free,
+          },
+        );
+      }
       const n = await this.create(path, false);
       await this.reopen();
       if (content.length > 0) {
