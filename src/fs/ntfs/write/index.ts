@@ -2,3 +2,4 @@
 export { openNtfsWriter, NtfsWriter, filetime, type OpenNtfsWriterOptions } from './writer.js';
 export type { NtfsWriteForce } from './safety.js';
 export { ClusterBitmap, mergeRuns, splitRuns } from './cluster-bitmap.js';
+export type { QuarantineReport } from './quarantine.js';

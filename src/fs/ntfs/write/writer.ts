@@ -12,6 +12,7 @@ import type { NtfsFileRef } from '../volume.js';
 import { I30Editor } from './index-insert.js';
 import { applyWrites, planMftExtension } from './mft-extend.js';
 import { renamePath, unlinkPath } from './names.js';
+import { quarantineRecord, type QuarantineReport } from './quarantine.js';
 import { loadMftBitmap, pickFreeRecord, setRecordUsed, type MftBitmap } from './mft-bitmap.js';
 import {
   checkWin32Name,
@@ -463,6 +464,14 @@ export class NtfsWriter {
   /** Moves or renames `from` to `to` (the target must not exist). */
   async rename(from: string, to: string): Promise<void> {
     await renamePath(this, from, to);
+  }
+
+  /**
+   * Removes a corrupt record from the volume: every index entry naming it, its clusters (those no other record
+   * claims), its $MFT bitmap bit; the record itself becomes an unused FILE record.
+   */
+  async quarantine(record: number): Promise<QuarantineReport> {
+    return quarantineRecord(this, record);
   }
 
   /** Every write is handed to the device as it happens; this makes them durable. */
