@@ -20,8 +20,10 @@ import {
   flsFiles,
   icatSha,
   ntfscat,
+  withReader,
   withWriter,
 } from './write-oracle.js';
+import { ntfsrecoverVerdict } from '../../fixtures/inject-check.js';
 
 const skip = sharedSkip();
 let t: { dir: string; cleanup: () => void };
@@ -110,6 +112,7 @@ for (const v of VOLUMES) {
     const originalSha = new Map<string, string>();
     for (const [p, r] of originalFiles) if (!p.startsWith('/$')) originalSha.set(p, icatSha(original, r));
     const originalDirs = flsDirs(original);
+    const originalLog = ntfsrecoverVerdict({ image: original, offset: 0 });
     let seq = 0;
     await fc.assert(
       fc.asyncProperty(
@@ -188,6 +191,16 @@ for (const v of VOLUMES) {
             });
             await assertChecksClean(image, what);
             assertNtfsresizeClean(image, what);
+            // $LogFile as it was (ntfsrecover's verdict), and no record or index block LSN beyond its current LSN.
+            assert.equal(ntfsrecoverVerdict({ image, offset: 0 }), originalLog, `${what}: $LogFile verdict`);
+            await withReader(image, async (vol) => {
+              const current = (await vol.info()).logfile.currentLsn;
+              if (current === null) return;
+              for await (const r of vol.records()) {
+                if ('value' in r)
+                  assert.ok(r.value.lsn <= current, `${what}: record ${r.value.recordNumber} LSN`);
+              }
+            });
             const got = flsFiles(image);
             const user = [...got.keys()].filter((p) => !p.startsWith('/$')).sort();
             assert.deepEqual(user, [...files.keys()].sort(), `${what}: fls names`);
