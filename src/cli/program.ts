@@ -7,6 +7,7 @@ import { registerStat } from './commands/stat.js';
 import { registerCheck } from './commands/check.js';
 import { registerReg } from './commands/reg.js';
 import { registerUndo } from './commands/undo.js';
+import { registerBcd } from './commands/bcd.js';
 import { EXIT_INPUT, printJson } from './output.js';
 
 export function buildProgram(): Command {
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerCheck(program);
   registerReg(program);
   registerUndo(program);
+  registerBcd(program);
   return program;
 }
 
