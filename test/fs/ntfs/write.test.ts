@@ -146,3 +146,23 @@ test('model: random sequences of data replacements (grow, shrink, resident <-> n
     }
   }
 });
+
+test('8 MiB: a new file, an existing 3 MiB file grown to 8 MiB, then shrunk into its record', async () => {
+  const image = copyImage(buildVolume({ sizeMiB: 48, bigDir: 2100 }), t.dir);
+  const eight = seeded(8 * 1024 * 1024, 77);
+  const grown = seeded(8 * 1024 * 1024 - 3, 78);
+  await withWriter(image, async (w) => {
+    await w.writeFile('/eight.bin', eight);
+    await w.writeFile('/Windows/System32/ntoskrnl.exe', grown);
+  });
+  await assertChecksClean(image, '8 MiB writes');
+  assertNtfsresizeClean(image, '8 MiB writes');
+  assert.equal(sha256(ntfscat(image, '/eight.bin')!), sha256(eight));
+  assert.equal(sha256(ntfscat(image, '/Windows/System32/ntoskrnl.exe')!), sha256(grown));
+  const files = flsFiles(image);
+  assert.equal(icatSha(image, files.get('/eight.bin')!), sha256(eight));
+  await withWriter(image, (w) => w.writeFile('/Windows/System32/ntoskrnl.exe', seeded(100, 79)));
+  await assertChecksClean(image, 'shrunk');
+  assertNtfsresizeClean(image, 'shrunk');
+  assert.equal(sha256(ntfscat(image, '/Windows/System32/ntoskrnl.exe')!), sha256(seeded(100, 79)));
+});
