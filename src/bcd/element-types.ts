@@ -65,7 +65,6 @@ const LIBRARY: NameTable = [
   [0x1500000c, 'firstmegabytepolicy'],
   [0x1500000d, 'relocatephysical'],
   [0x1500000e, 'avoidlowmemory'],
-  [0x1600000f, 'traditionalkseg'],
   [0x16000010, 'bootdebug'],
   [0x15000011, 'debugtype'],
   [0x15000012, 'debugaddress'],
@@ -131,7 +130,6 @@ const OS_LOADER: NameTable = [
   [0x21000001, 'osdevice'],
   [0x22000002, 'systemroot'],
   [0x23000003, 'resumeobject'],
-  [0x26000004, 'stampdisks'],
   [0x26000010, 'detecthal'],
   [0x22000011, 'kernel'],
   [0x22000012, 'hal'],
@@ -198,10 +196,8 @@ const RESUME: NameTable = [
   [0x21000001, 'filedevice'],
   [0x22000002, 'filepath'],
   [0x26000003, 'customsettings'],
-  [0x26000004, 'pae'],
   [0x21000005, 'associatedosdevice'],
   [0x26000006, 'debugoptionenabled'],
-  [0x25000007, 'bootux'],
   [0x25000008, 'bootmenupolicy'],
 ];
 

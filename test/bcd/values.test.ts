@@ -236,3 +236,26 @@ test(
     );
   },
 );
+
+test('odd stores are read, not refused: problems listed, odd values kept raw with their bytes', () => {
+  const loader = '{22222222-2222-4222-a222-222222222222}';
+  const ed = HiveEditor.open(createHive({ minor: 3, rootName: 'NewStoreRoot' }));
+  ed.createKey(`Objects\\${loader}\\Description`);
+  ed.createKey(`Objects\\${loader}\\Elements\\260000b0`);
+  ed.setValue(`Objects\\${loader}\\Elements\\260000b0`, 'Element', REG_DWORD, Uint8Array.of(1, 0, 0, 0));
+  ed.createKey(`Objects\\${loader}\\Elements\\notacode`);
+  ed.createKey('Objects\\not-a-guid\\Elements');
+  const s = readBcdStore(new Hive(ed.save()));
+  assert.equal(s.objects.length, 2);
+  assert.ok(s.problems.some((p) => p.includes('has no Description\\Type')));
+  assert.ok(s.problems.some((p) => p.includes('notacode')));
+  assert.ok(s.problems.some((p) => p.includes('not-a-guid')));
+  const o = s.get(loader);
+  assert.equal(o.type.kind, 'unknown');
+  const e = o.elements[0]!;
+  // Without a type the loader's name table is unknown: bcdedit's custom: label, value raw with the reason.
+  assert.equal(e.label, 'custom:260000b0');
+  assert.equal(e.value.format, 'raw');
+  assert.deepEqual([...e.raw], [1, 0, 0, 0]);
+  assert.equal(e.regType, REG_DWORD);
+});
