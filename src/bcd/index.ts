@@ -49,3 +49,4 @@ export {
   type BcdElement,
   type BcdObject,
 } from './store.js';
+export { planElementChange, type ElementChange } from './plan.js';
