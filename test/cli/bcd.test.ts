@@ -5,8 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { winrescue, assertOneLineError } from './helpers.js';
-import { buildDisk, type BuiltDisk } from '../fixtures/index.js';
+import { buildDisk, copyDisk, type BuiltDisk } from '../fixtures/index.js';
 import { sharedSkip, testdataFile } from '../helpers/testdata.js';
 import { tempDir } from '../helpers/tools.js';
 import { hivexExport } from '../registry/reg-parse.js';
@@ -130,3 +131,30 @@ test(
     assertOneLineError(winrescue(['bcd', '/nonexistent/disk.vhd']));
   },
 );
+
+test('bcd DISK on Gen2 with a dirty store on the ESP and no logs: read, flagged dirty, not replayed', async () => {
+  const built = await buildDisk({ gen: 2, flavour: 'synthetic' });
+  const t = tempDir();
+  try {
+    const disk = copyDisk(built, t.dir).path;
+    const esp = built.manifest.layout.partitions.find((p) => p.index === built.manifest.bcd.partition)!;
+    const img = `${disk}@@${esp.start}`;
+    const bcd = join(t.dir, 'BCD');
+    execFileSync('mcopy', ['-n', '-i', img, `::${built.manifest.bcd.path}`, bcd]);
+    // Primary sequence one ahead of the secondary, checksum kept valid: what a crash between the two writes leaves.
+    const b = readFileSync(bcd);
+    b.writeUInt32LE(b.readUInt32LE(4) + 1, 4);
+    let x = 0;
+    for (let i = 0; i < 508; i += 4) x ^= b.readUInt32LE(i);
+    b.writeUInt32LE(x >>> 0, 508);
+    writeFileSync(bcd, b);
+    execFileSync('mcopy', ['-o', '-i', img, bcd, `::${built.manifest.bcd.path}`]);
+    const r = json(['bcd', disk]);
+    assert.equal(r.dirty, true);
+    assert.equal(r.replayed, false);
+    assert.ok(r.warnings.some((w) => /dirty and no transaction log/.test(w)));
+    assert.equal(r.objects.length, json(['bcd', built.raw]).objects.length);
+  } finally {
+    t.cleanup();
+  }
+});
