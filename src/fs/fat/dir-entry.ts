@@ -32,6 +32,7 @@ const DIR_ATTR = 11;
 const DIR_NTRES = 12;
 const DIR_CRT_TIME = 14;
 const DIR_CRT_DATE = 16;
+const DIR_ACC_DATE = 18;
 const DIR_FST_CLUS_HI = 20;
 const DIR_WRT_TIME = 22;
 const DIR_WRT_DATE = 24;
@@ -184,5 +185,57 @@ export function updatedEntry(
   const { date, time } = encodeDateTime(change.modified);
   setU16(out, DIR_WRT_TIME, time);
   setU16(out, DIR_WRT_DATE, date);
+  return out;
+}
+
+/** A new short entry (§6): times all set to `when`, DIR_CrtTimeTenth 0, DIR_LstAccDate the same day. */
+export function newShortEntry(fields: {
+  name11: Uint8Array;
+  ntRes: number;
+  attributes: number;
+  firstCluster: number;
+  size: number;
+  when: Date;
+  fat32: boolean;
+}): Uint8Array {
+  const e = new Uint8Array(DIR_ENTRY_BYTES);
+  e.set(fields.name11, 0);
+  if (e[0] === ENTRY_FREE) e[0] = ENTRY_KANJI_E5;
+  e[DIR_ATTR] = fields.attributes;
+  e[DIR_NTRES] = fields.ntRes;
+  const { date, time } = encodeDateTime(fields.when);
+  setU16(e, DIR_CRT_TIME, time);
+  setU16(e, DIR_CRT_DATE, date);
+  setU16(e, DIR_ACC_DATE, date);
+  setU16(e, DIR_WRT_TIME, time);
+  setU16(e, DIR_WRT_DATE, date);
+  if (fields.fat32) setU16(e, DIR_FST_CLUS_HI, fields.firstCluster >>> 16);
+  setU16(e, DIR_FST_CLUS_LO, fields.firstCluster & 0xffff);
+  setU32(e, DIR_FILE_SIZE, fields.size);
+  return e;
+}
+
+/** Indexes of the 32-byte slots of `raw` that are free: 0xE5, or anything from the first 0x00 entry on (§6). */
+export function freeSlots(raw: Uint8Array): boolean[] {
+  const out: boolean[] = [];
+  let ended = false;
+  for (let at = 0; at + DIR_ENTRY_BYTES <= raw.length; at += DIR_ENTRY_BYTES) {
+    if (raw[at] === ENTRY_END) ended = true;
+    out.push(ended || raw[at] === ENTRY_FREE);
+  }
+  return out;
+}
+
+/** The 11-byte names of every short entry in use (volume label included), as latin1 strings. */
+export function takenShortNames(raw: Uint8Array): Set<string> {
+  const out = new Set<string>();
+  for (let at = 0; at + DIR_ENTRY_BYTES <= raw.length; at += DIR_ENTRY_BYTES) {
+    const lead = raw[at]!;
+    if (lead === ENTRY_END) break;
+    if (lead === ENTRY_FREE || (raw[at + DIR_ATTR]! & ATTR_LONG_NAME_MASK) === ATTR_LONG_NAME) continue;
+    const name = raw.slice(at, at + 11);
+    if (name[0] === ENTRY_KANJI_E5) name[0] = ENTRY_FREE;
+    out.add(String.fromCharCode(...name));
+  }
   return out;
 }

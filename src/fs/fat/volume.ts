@@ -6,7 +6,17 @@ import { WinrescueError, hex } from '../../errors.js';
 import { u8 } from '../../util/bytes.js';
 import { BOOT_SECTOR_BYTES, parseBootSector, type FatBootSector, type FatType } from './boot-sector.js';
 import { followChain, pickFreeClusters, runsOf } from './chain.js';
-import { DIR_ENTRY_BYTES, parseDirectory, updatedEntry, type DirEntry } from './dir-entry.js';
+import {
+  ATTR_ARCHIVE,
+  DIR_ENTRY_BYTES,
+  freeSlots,
+  newShortEntry,
+  parseDirectory,
+  takenShortNames,
+  updatedEntry,
+  type DirEntry,
+} from './dir-entry.js';
+import { checkLongName, longNameEntries, makeShortName } from './names.js';
 import { FatTable, FREE, MAX_FAT_BYTES } from './fat-table.js';
 import { FSINFO_BYTES, parseFsInfo, withFsInfo } from './fsinfo.js';
 
@@ -44,6 +54,8 @@ export interface WriteFileOptions {
 }
 
 export interface WriteFileResult {
+  /** The file did not exist and was created in its (existing) parent directory. */
+  readonly created?: boolean;
   readonly oldClusters: number;
   readonly newClusters: number;
   readonly allocated: readonly number[];
@@ -183,15 +195,10 @@ export class FatVolume {
    */
   async writeFile(path: string, data: Uint8Array, options: WriteFileOptions = {}): Promise<WriteFileResult> {
     this.checkWritable();
-    const r = (await this.resolve(path, true))!;
+    this.checkFileSize(path, data);
+    const r = await this.resolve(path, false);
+    if (r === null) return this.createFile(path, data, options.modified ?? new Date());
     const e = this.fileEntry(r);
-    if (data.length > MAX_FILE_BYTES) {
-      throw new WinrescueError('fat.unsupported', `FAT files hold at most ${MAX_FILE_BYTES} bytes`, {
-        path: r.path,
-        expected: `<= ${MAX_FILE_BYTES}`,
-        actual: data.length,
-      });
-    }
     const cs = this.geometry.clusterSize;
     const old = followChain(this.fat, e.firstCluster, r.path);
     if (old.length !== Math.ceil(e.size / cs)) {
@@ -256,6 +263,120 @@ export class FatVolume {
   }
 
   // ---- internals ----
+
+  private checkFileSize(path: string, data: Uint8Array): void {
+    if (data.length > MAX_FILE_BYTES) {
+      throw new WinrescueError('fat.unsupported', `FAT files hold at most ${MAX_FILE_BYTES} bytes`, {
+        path,
+        expected: `<= ${MAX_FILE_BYTES}`,
+        actual: data.length,
+      });
+    }
+  }
+
+  /**
+   * A new file in an existing directory: its clusters and chain first (lost space if interrupted), then, when the
+   * directory has no run of free slots long enough, a zeroed cluster linked onto the directory, then the long-name
+   * and short entries (the file appears), then FSInfo.
+   */
+  private async createFile(path: string, data: Uint8Array, when: Date): Promise<WriteFileResult> {
+    const parts = path.split(/[\\/]+/).filter((p) => p !== '');
+    const name = parts.pop();
+    if (name === undefined) {
+      throw new WinrescueError('fat.isADirectory', 'the root directory is not a file', { path });
+    }
+    checkLongName(name);
+    const parent = (await this.resolve(parts.join('/'), true))!;
+    if (parent.entry !== null && !parent.entry.isDirectory) {
+      throw new WinrescueError('fat.notADirectory', `${parent.path} is not a directory`, {
+        path: parent.path,
+      });
+    }
+    const loc = this.locationOf(parent);
+    const { raw } = await this.readDirectory(loc);
+    if (!loc.fixed) this.refuseMismatch(loc.clusters, parent.path);
+    const short = makeShortName(name, takenShortNames(raw));
+    const slots = [
+      ...(short.needsLong ? longNameEntries(name, short.name11) : []),
+      newShortEntry({
+        name11: short.name11,
+        ntRes: short.ntRes,
+        attributes: ATTR_ARCHIVE,
+        firstCluster: 0,
+        size: data.length,
+        when,
+        fat32: this.type === 'fat32',
+      }),
+    ];
+    const cs = this.geometry.clusterSize;
+    const free = freeSlots(raw);
+    let start = findRun(free, slots.length);
+    let dirClusters: number[] = [];
+    if (start === -1) {
+      if (loc.fixed) {
+        throw new WinrescueError('fat.full', `the root directory has no ${slots.length} free entries`, {
+          structure: 'fat.directory',
+          path: parent.path,
+        });
+      }
+      let tail = 0;
+      while (tail < free.length && free[free.length - 1 - tail]) tail++;
+      const more = Math.ceil(((slots.length - tail) * DIR_ENTRY_BYTES) / cs);
+      if (raw.length + more * cs > MAX_DIR_BYTES) {
+        throw new WinrescueError('fat.full', `${parent.path} would exceed 65536 entries`, {
+          structure: 'fat.directory',
+          path: parent.path,
+        });
+      }
+      start = free.length - tail;
+      dirClusters = pickFreeClusters(this.fat, more, loc.clusters[loc.clusters.length - 1]!);
+      // Reserve them now, so the file's own allocation below cannot pick them too.
+      dirClusters.forEach((c, i) => this.fat.set(c, dirClusters[i + 1] ?? this.fat.eoc));
+    }
+    const need = Math.ceil(data.length / cs);
+    let fileClusters: number[];
+    try {
+      fileClusters = pickFreeClusters(this.fat, need, dirClusters[dirClusters.length - 1] ?? 1);
+    } catch (e) {
+      dirClusters.forEach((c) => this.fat.set(c, FREE));
+      this.fat.takeDirty();
+      throw e;
+    }
+    const padded = new Uint8Array(need * cs);
+    padded.set(data);
+    await this.writeClusters(fileClusters, padded, 0);
+    fileClusters.forEach((c, i) => this.fat.set(c, fileClusters[i + 1] ?? this.fat.eoc));
+    for (const c of dirClusters) await this.device.write(this.clusterOffset(c), new Uint8Array(cs));
+    await this.writeFat();
+    await this.device.flush();
+    const dirLoc: DirLocation = loc.fixed
+      ? loc
+      : { fixed: false, clusters: [...loc.clusters, ...dirClusters] };
+    if (!loc.fixed && dirClusters.length > 0) {
+      this.fat.set(loc.clusters[loc.clusters.length - 1]!, dirClusters[0]!);
+      await this.writeFat();
+      await this.device.flush();
+    }
+    const shortEntry = slots[slots.length - 1]!;
+    slots[slots.length - 1] = updatedEntry(shortEntry, {
+      firstCluster: fileClusters[0] ?? 0,
+      size: data.length,
+      modified: when,
+      fat32: this.type === 'fat32',
+    });
+    for (let i = 0; i < slots.length; i++) {
+      await this.device.write(this.entryOffset(dirLoc, (start + i) * DIR_ENTRY_BYTES), slots[i]!);
+    }
+    await this.updateFsInfo([...dirClusters, ...fileClusters].sort((a, b) => a - b));
+    await this.device.flush();
+    return {
+      created: true,
+      oldClusters: 0,
+      newClusters: fileClusters.length,
+      allocated: fileClusters,
+      freed: [],
+    };
+  }
 
   private checkWritable(): void {
     if (this.device.readOnly) {
@@ -343,7 +464,7 @@ export class FatVolume {
     return { fixed: false, clusters: followChain(this.fat, r.entry.firstCluster, r.path) };
   }
 
-  private async readDirectory(loc: DirLocation): Promise<{ entries: DirEntry[] }> {
+  private async readDirectory(loc: DirLocation): Promise<{ entries: DirEntry[]; raw: Uint8Array }> {
     const g = this.geometry;
     let raw: Uint8Array;
     if (loc.fixed) {
@@ -363,7 +484,7 @@ export class FatVolume {
         at += run.count * g.clusterSize;
       }
     }
-    return { entries: parseDirectory(raw, this.type === 'fat32') };
+    return { entries: parseDirectory(raw, this.type === 'fat32'), raw };
   }
 
   private entryOffset(loc: DirLocation, index: number): number {
@@ -433,4 +554,14 @@ function statOf(r: Resolved): FatStat {
 /** Opens the FAT volume on `device` (a partition window or a bare volume image). */
 export function openFat(device: BlockDevice, options: OpenFatOptions = {}): Promise<FatVolume> {
   return FatVolume.open(device, options);
+}
+
+/** First index of `count` consecutive true values, or -1. */
+function findRun(free: readonly boolean[], count: number): number {
+  let run = 0;
+  for (let i = 0; i < free.length; i++) {
+    run = free[i] ? run + 1 : 0;
+    if (run === count) return i - count + 1;
+  }
+  return -1;
 }

@@ -162,7 +162,10 @@ test('fat damage: 400 random mutations of boot sector, FATs and directories give
           try {
             const vol = await openFat(dev, { force: true });
             await walk(vol, '/', 0);
-            if (write) await vol.writeFile('/EFI/Microsoft/A long BCD name', pattern(7000, 9));
+            if (write) {
+              await vol.writeFile('/EFI/Microsoft/A long BCD name', pattern(7000, 9));
+              await vol.writeFile('/EFI/a new file with a long name.txt', pattern(3000, 8));
+            }
             fine++;
           } catch (e) {
             assert.ok(e instanceof WinrescueError, `untyped: ${String(e)}`);
