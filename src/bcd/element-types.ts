@@ -285,6 +285,21 @@ export function elementCode(name: string, app: AppKind | 'device' | null): numbe
   return found;
 }
 
+/** BcdLibrary_DebuggerType. */
+const DEBUGGER_TYPES = ['Serial', '1394', 'USB', 'NET', 'Local'];
+/** The boot screen's message set (phnt BcdLibrary DisplayMessage values). */
+const DISPLAY_MESSAGES = [
+  'Default',
+  'Resume',
+  'HyperV',
+  'Recovery',
+  'StartupRepair',
+  'SystemImageRecovery',
+  'CommandPrompt',
+  'SystemRestore',
+  'PushButtonReset',
+];
+
 /** Integer elements bcdedit prints by name rather than number (phnt ntbcd.h enums; REFERENCE.md §2.4). */
 export const INTEGER_ENUMS: ReadonlyMap<string, readonly string[]> = new Map([
   ['bootmenupolicy', ['Legacy', 'Standard']],
@@ -305,4 +320,8 @@ export const INTEGER_ENUMS: ReadonlyMap<string, readonly string[]> = new Map([
   ['pae', ['Default', 'ForceEnable', 'ForceDisable']],
   ['hypervisorlaunchtype', ['Off', 'Auto']],
   ['integrityservices', ['Default', 'Enable', 'Disable']],
+  ['debugtype', DEBUGGER_TYPES],
+  ['hypervisordebugtype', DEBUGGER_TYPES],
+  ['displaymessage', DISPLAY_MESSAGES],
+  ['displaymessageoverride', DISPLAY_MESSAGES],
 ]);

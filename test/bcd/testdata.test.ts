@@ -109,6 +109,8 @@ test(
     assert.equal(el(r, loader, 'osdevice')!.text[0], 'boot');
     assert.equal(el(r, loader, 'systemroot')!.value, '\\windows');
     assert.equal(el(r, loader, 'nx')!.text[0], 'OptIn');
+    assert.equal(el(r, '{dbgsettings}', 'debugtype')!.text[0], 'Local');
+    assert.equal(el(r, '{dbgsettings}', 'debugtype')!.value, 4);
     assert.equal(el(r, '{emssettings}', 'bootems')!.value, false);
     // {memdiag} device, by hand from the hex: offset 00 00 10 00 .. = 0x100000, style 1 (MBR), signature bb 6b ba dd.
     const dev = el(r, '{memdiag}', 'device')!;
@@ -186,4 +188,5 @@ test('BCD-efi-small: 3 objects, locate devices', { skip: sharedSkip() }, async (
   assert.equal(el(r, loader, 'osdevice')!.text[0], 'locate=custom:22000002');
   assert.equal(el(r, '{fwbootmgr}', 'timeout')!.value, 0);
   assert.equal(el(r, loader, 'recoveryenabled')!.value, true);
+  assert.equal(el(r, loader, 'displaymessageoverride')!.text[0], 'Recovery');
 });
