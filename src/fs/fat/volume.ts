@@ -364,8 +364,23 @@ export class FatVolume {
       modified: when,
       fat32: this.type === 'fat32',
     });
-    for (let i = 0; i < slots.length; i++) {
-      await this.device.write(this.entryOffset(dirLoc, (start + i) * DIR_ENTRY_BYTES), slots[i]!);
+    // One write per device-contiguous stretch of slots: all of them at once unless they straddle two directory
+    // clusters that are not adjacent. A cut between two such writes leaves orphaned long-name parts, which every
+    // FAT implementation ignores and fsck.fat deletes.
+    let i = 0;
+    while (i < slots.length) {
+      const at = this.entryOffset(dirLoc, (start + i) * DIR_ENTRY_BYTES);
+      let j = i + 1;
+      while (
+        j < slots.length &&
+        this.entryOffset(dirLoc, (start + j) * DIR_ENTRY_BYTES) === at + (j - i) * DIR_ENTRY_BYTES
+      ) {
+        j++;
+      }
+      const stretch = new Uint8Array((j - i) * DIR_ENTRY_BYTES);
+      slots.slice(i, j).forEach((e, k) => stretch.set(e, k * DIR_ENTRY_BYTES));
+      await this.device.write(at, stretch);
+      i = j;
     }
     await this.updateFsInfo([...dirClusters, ...fileClusters].sort((a, b) => a - b));
     await this.device.flush();
