@@ -27,6 +27,8 @@ const MAX_FILE_BYTES = 0xffffffff;
 /** BS_Reserved1 bit 0: Windows NT and Linux set it while the volume is mounted (chkdsk / fsck on next mount). */
 const BS_DIRTY_FLAG = 0x01;
 const BS_FLAGS_AT: Record<FatType, number> = { fat12: 37, fat16: 37, fat32: 65 };
+/** An empty file has no last cluster to grow after: allocation then takes the first free run (see chain.ts). */
+const NO_HINT = 1;
 /** Reads of file data go out in pieces of at most this size. */
 const READ_CHUNK = 4 << 20;
 
@@ -213,7 +215,7 @@ export class FatVolume {
     const need = Math.ceil(data.length / cs);
     const keep = old.slice(0, Math.min(need, old.length));
     const freed = old.slice(keep.length);
-    const hint = old[old.length - 1] ?? this.nextFreeHint();
+    const hint = old[old.length - 1] ?? NO_HINT;
     const allocated = pickFreeClusters(this.fat, need - keep.length, hint);
     const target = [...keep, ...allocated];
     const padded = new Uint8Array(need * cs);
@@ -336,7 +338,7 @@ export class FatVolume {
     const need = Math.ceil(data.length / cs);
     let fileClusters: number[];
     try {
-      fileClusters = pickFreeClusters(this.fat, need, dirClusters[dirClusters.length - 1] ?? 1);
+      fileClusters = pickFreeClusters(this.fat, need, dirClusters[dirClusters.length - 1] ?? NO_HINT);
     } catch (e) {
       dirClusters.forEach((c) => this.fat.set(c, FREE));
       this.fat.takeDirty();
@@ -429,10 +431,6 @@ export class FatVolume {
 
   private clusterOffset(n: number): number {
     return this.geometry.dataOffset + (n - 2) * this.geometry.clusterSize;
-  }
-
-  private nextFreeHint(): number {
-    return 1;
   }
 
   /** Writes `padded`'s clusters [from, to) to `clusters[from..to)`, one write per contiguous run. */
