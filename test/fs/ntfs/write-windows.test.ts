@@ -234,7 +234,7 @@ for (const v of VOLUMES) {
           }
         },
       ),
-      { numRuns: 4, seed: 9009, endOnFailure: true },
+      { numRuns: 3, seed: 9009, endOnFailure: true },
     );
   });
 }

@@ -103,8 +103,15 @@ export class NtfsWriter {
 
   /** @internal (names.ts) */
   async reopen(): Promise<void> {
-    this.vol = await openNtfs(this.device);
+    // The reader keeps record 0 (the $MFT map) from its open: a changed record 0 needs a new reader; otherwise
+    // dropping its cache of records and index blocks is enough (and keeps $UpCase, read once).
+    if (this.record0Changed) this.vol = await openNtfs(this.device);
+    else this.vol.cache.clear();
+    this.record0Changed = false;
   }
+  private record0Changed = false;
+  /** Security ids chosen per parent directory and kind: ids stay valid while the writer runs. */
+  private readonly securityIds = new Map<string, number>();
 
   /** A record with its bytes copied (the reader's copy may be shared with its cache). */
   private async loadRecord(n: number): Promise<MftRecord> {
@@ -127,6 +134,7 @@ export class NtfsWriter {
   /** Writes a record (fixups undone in `bytes`) to $MFT and, for records 0-3, to $MFTMirr. */
   /** @internal (names.ts) */
   async writeRecord(n: number, bytes: Uint8Array): Promise<void> {
+    if (n === 0) this.record0Changed = true;
     const out = bytes.slice();
     applyFixupsOnWrite(out, { label: `MFT record ${n}`, structure: 'ntfs.mftRecord', base: 0, record: n });
     const rs = this.vol.recordSize;
@@ -218,6 +226,15 @@ export class NtfsWriter {
 
   /** The security id of a sibling of the same kind (else of the parent): new files get the ACL their folder's files have. */
   private async siblingSecurityId(parent: NtfsFile, isDirectory: boolean): Promise<number> {
+    const key = `${parent.record}:${isDirectory}`;
+    const known = this.securityIds.get(key);
+    if (known !== undefined) return known;
+    const id = await this.probeSecurityId(parent, isDirectory);
+    this.securityIds.set(key, id);
+    return id;
+  }
+
+  private async probeSecurityId(parent: NtfsFile, isDirectory: boolean): Promise<number> {
     let fallback: number | null = null;
     let seen = 0;
     for await (const e of this.vol.readdir(parent.record)) {
