@@ -13,10 +13,14 @@ export interface OpenVolumeOptions {
   /** 1-based, as `inspect` lists it. */
   partition?: number;
   readOnly?: boolean;
+  /** Open writable through the undo journal (DISK.winrescue-undo unless `path`). */
+  journal?: { path?: string };
 }
 
 export interface OpenedVolume {
   disk: OpenedDisk;
+  /** The volume's device (a window on the disk for a partition): what a writer writes through. */
+  device: BlockDevice;
   volume: NtfsVolume;
   /** The partition used; null for a bare volume image. */
   partition: number | null;
@@ -26,12 +30,16 @@ export interface OpenedVolume {
 }
 
 export async function openVolume(diskPath: string, options: OpenVolumeOptions = {}): Promise<OpenedVolume> {
-  const disk = await openDisk(diskPath, { readOnly: options.readOnly ?? true });
+  const disk = await openDisk(
+    diskPath,
+    options.journal ? { journal: options.journal } : { readOnly: options.readOnly ?? true },
+  );
   try {
     const { device, partition, warnings } = await chooseVolume(disk, options.partition);
     const volume = partition.volume ?? (await openNtfs(device));
     return {
       disk,
+      device,
       volume,
       partition: partition.index,
       warnings: [...warnings, ...volume.warnings],

@@ -6,6 +6,7 @@ import { registerCat } from './commands/cat.js';
 import { registerStat } from './commands/stat.js';
 import { registerCheck } from './commands/check.js';
 import { registerReg } from './commands/reg.js';
+import { registerWrite } from './commands/write.js';
 import { registerUndo } from './commands/undo.js';
 import { registerBcd } from './commands/bcd.js';
 import { EXIT_INPUT, printJson } from './output.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerCat(program);
   registerStat(program);
   registerCheck(program);
+  registerWrite(program);
   registerReg(program);
   registerUndo(program);
   registerBcd(program);
