@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { isWinrescueError } from '../../../src/errors.js';
-import { dirtyLogFile } from '../../fixtures/inject-check.js';
+import { dirtyLogFile, ntfsrecoverVerdict } from '../../fixtures/inject-check.js';
 import { run, sha256, tempDir } from '../../helpers/tools.js';
 import { buildVolume, seeded } from './volumes.js';
 import {
@@ -48,6 +48,10 @@ test('a dirty $LogFile is refused, nothing written; forcing writes', async () =>
     force: { dirtyLog: true },
   });
   assert.deepEqual([...ntfscat(image, '/tiny.txt')!], [7]);
+  // Forcing discarded the log: it is reset (all 0xFF), so ntfsrecover no longer finds a dirty restart page.
+  assert.notEqual(ntfsrecoverVerdict({ image, offset: 0 }), 'dirty');
+  await withReader(image, async (vol) => assert.equal((await vol.info()).logfile.state, 'empty'));
+  await assertChecksClean(image, 'forced dirty log');
 });
 
 test('a hibernated Windows (hiberfil.sys "HIBR", written by ntfscp) is refused, nothing written', async () => {

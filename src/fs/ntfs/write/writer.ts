@@ -53,6 +53,9 @@ import { refuseBitLocker, refuseUnsafe, type NtfsWriteForce } from './safety.js'
 
 const MFT_MIRR_RECORD = 1;
 const BITMAP_RECORD = 6;
+const LOGFILE_RECORD = 2;
+/** A $LogFile filled with 0xFF has no restart area: clean, nothing to replay (ntfs-3g's reset). */
+const LOG_EMPTY_BYTE = 0xff;
 /** $MFTMirr mirrors at most the first 4 records (flatcap files/mftmirr.html). */
 const MIRRORED_RECORDS = 4;
 /** FILETIME: 100 ns ticks since 1601-01-01; Unix epoch offset in those ticks. */
@@ -89,11 +92,33 @@ export class NtfsWriter {
   static async open(device: BlockDevice, options: OpenNtfsWriterOptions = {}): Promise<NtfsWriter> {
     await refuseBitLocker(device);
     const vol = await openNtfs(device);
-    refuseUnsafe(await vol.info(), options.force ?? {}, device.description);
+    const info = await vol.info();
+    refuseUnsafe(info, options.force ?? {}, device.description);
     if (device.readOnly) {
       throw new WinrescueError('disk.readOnly', `${device.description} is opened read-only`, {});
     }
-    return new NtfsWriter(device, vol, options.now ?? (() => new Date()));
+    const w = new NtfsWriter(device, vol, options.now ?? (() => new Date()));
+    // Forced past a log that is not clean: its transactions are discarded now, or Windows would replay them
+    // over our changes at the next mount. An all-0xFF log is what ntfs-3g leaves too; Windows starts afresh.
+    if (info.logfile.state !== 'clean' && info.logfile.state !== 'empty') await w.resetLogFile();
+    return w;
+  }
+
+  private async resetLogFile(): Promise<void> {
+    const runs = await this.runsOf(LOGFILE_RECORD, ATTR.DATA);
+    const size = (await this.vol.openStream(LOGFILE_RECORD)).size;
+    const piece = new Uint8Array(Math.min(size, WRITE_PIECE)).fill(LOG_EMPTY_BYTE);
+    for (let at = 0; at < size; at += piece.length) {
+      await writeThroughRuns(
+        this.device,
+        this.vol.clusterSize,
+        runs,
+        at,
+        piece.subarray(0, Math.min(piece.length, size - at)),
+        '$LogFile',
+      );
+    }
+    this.vol = await openNtfs(this.device);
   }
 
   /** The reader over the current state (reopened after every operation). */
