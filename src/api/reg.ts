@@ -10,6 +10,7 @@ import { decodeValue, formatValue, typeName, type DecodedValue } from '../regist
 import type { KeyValue } from '../registry/cells/key-value.js';
 import { readHiveSource, type HiveSource } from './hive-source.js';
 import type { OpenVolumeOptions } from './open-volume.js';
+import type { NtfsWriteForce } from '../fs/ntfs/write/index.js';
 
 export interface LoadedHive {
   readonly source: HiveSource;
@@ -154,6 +155,9 @@ export interface RegSetOptions extends OpenVolumeOptions {
   dryRun?: boolean;
   /** Where the original file is kept before the first change; default `HIVE.winrescue-orig`. */
   backup?: string;
+  /** DISK:PATH: the undo journal (default DISK.winrescue-undo) and the NTFS writer's named risks. */
+  journalPath?: string;
+  ntfsForce?: NtfsWriteForce;
 }
 
 export interface RegSetResult {
@@ -167,6 +171,8 @@ export interface RegSetResult {
   written: boolean;
   keyCreated: boolean;
   backup: string | null;
+  /** DISK:PATH: the command that takes the change back. */
+  undo: string | null;
   dirty: boolean;
   replayed: boolean;
   warnings: string[];
@@ -190,14 +196,6 @@ export async function regSet(
 ): Promise<RegSetResult> {
   const loaded = await loadHive(spec, options);
   const { source } = loaded;
-  if (source.kind === 'disk') {
-    throw new WinrescueError(
-      'cli.usage',
-      `${spec}: writing a hive inside a disk image needs the NTFS writer, which is not there yet; ` +
-        `copy it out with 'winrescue cat', change the copy, and put it back with a Windows tool`,
-      { path: spec },
-    );
-  }
   if (loaded.stale && !options.force) {
     throw new WinrescueError(
       'regf.dirty',
@@ -235,6 +233,7 @@ export async function regSet(
     written: false,
     keyCreated,
     backup: null,
+    undo: null,
     dirty: loaded.dirty,
     replayed: loaded.replayed,
     warnings: [...loaded.warnings],
@@ -242,6 +241,19 @@ export async function regSet(
   // A replayed hive is worth saving even when the value was already right: the logs' changes become durable.
   if ((unchanged && !loaded.replayed) || options.dryRun) return result;
   const bytes = editor.save({ minSequence: logSequenceCeiling(source.logs) });
+  if (source.kind === 'disk') {
+    // Inside a disk the undo journal keeps the original bytes; the hive file is rewritten through the NTFS writer.
+    const { putFile } = await import('./ntfs-write.js');
+    const w = await putFile(source.file, source.innerPath!, bytes, {
+      ...(source.partition != null ? { partition: source.partition } : {}),
+      ...(options.journalPath !== undefined ? { journalPath: options.journalPath } : {}),
+      ...(options.ntfsForce ? { force: options.ntfsForce } : {}),
+    });
+    result.written = true;
+    result.undo = w.undo;
+    result.warnings.push(...w.warnings, ...w.checkProblems.map((p) => `check after writing: ${p}`));
+    return result;
+  }
   result.backup = await keepOriginal(source.file, options.backup ?? `${source.file}.winrescue-orig`);
   await replaceFile(source.file, bytes);
   result.written = true;

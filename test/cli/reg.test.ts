@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { flsTree, icat } from '../fixtures-factory/oracles.js';
 import { sharedSkip, testdataFile } from '../helpers/testdata.js';
 import { sha256File, tempDir } from '../helpers/tools.js';
 import { buildDisk, type HiveProvider } from '../fixtures/factory.js';
@@ -266,39 +267,58 @@ test('a dirty hive without logs is refused for writing (exit 1) unless --force',
   hivexLines(file);
 });
 
-test('DISK:PATH reads the hive inside a fixture disk, and its logs', { skip }, async () => {
-  const provider: HiveProvider = {
-    id: 'system-b-with-logs',
-    provide: () => ({
-      system: readFileSync(testdataFile('hives/SYSTEM_B.xz')),
-      systemLog1: readFileSync(testdataFile('hives/SYSTEM_B.LOG1.xz')),
-      systemLog2: readFileSync(testdataFile('hives/SYSTEM_B.LOG2.xz')),
-      bcd: readFileSync(testdataFile('hives/BCD-bios.xz')),
-    }),
-  };
-  const disk = await buildDisk({ gen: 1, flavour: 'synthetic', hives: provider, formats: ['vhd'] });
-  const onDisk = winrescue(['reg', 'export', `${disk.vhd}:/Windows/System32/config/SYSTEM`, 'Select']);
-  assert.equal(onDisk.status, 0, onDisk.stderr);
-  assert.match(onDisk.stderr, /dirty: replayed/);
-  // The same hive and logs as local files give the same replayed export.
-  const local = copyHive('hives/SYSTEM_B.xz', 'SYSTEM', [
-    ['hives/SYSTEM_B.LOG1.xz', 'SYSTEM.LOG1'],
-    ['hives/SYSTEM_B.LOG2.xz', 'SYSTEM.LOG2'],
-  ]);
-  const fromFile = winrescue(['reg', 'export', local.file, 'Select']);
-  assert.equal(fromFile.stdout, onDisk.stdout);
-  const write = winrescue([
-    'reg',
-    'set',
-    `${disk.vhd}:/Windows/System32/config/SYSTEM`,
-    'Select',
-    'X',
-    'REG_DWORD',
-    '1',
-  ]);
-  assertOneLineError(write);
-  assert.match(write.stderr, /NTFS writer/);
-});
+test(
+  'DISK:PATH reads the hive inside a fixture disk with its logs, and writes it through the journal',
+  { skip },
+  async () => {
+    const provider: HiveProvider = {
+      id: 'system-b-with-logs',
+      provide: () => ({
+        system: readFileSync(testdataFile('hives/SYSTEM_B.xz')),
+        systemLog1: readFileSync(testdataFile('hives/SYSTEM_B.LOG1.xz')),
+        systemLog2: readFileSync(testdataFile('hives/SYSTEM_B.LOG2.xz')),
+        bcd: readFileSync(testdataFile('hives/BCD-bios.xz')),
+      }),
+    };
+    const disk = await buildDisk({ gen: 1, flavour: 'synthetic', hives: provider, formats: ['vhd'] });
+    const onDisk = winrescue(['reg', 'export', `${disk.vhd}:/Windows/System32/config/SYSTEM`, 'Select']);
+    assert.equal(onDisk.status, 0, onDisk.stderr);
+    assert.match(onDisk.stderr, /dirty: replayed/);
+    // The same hive and logs as local files give the same replayed export.
+    const local = copyHive('hives/SYSTEM_B.xz', 'SYSTEM', [
+      ['hives/SYSTEM_B.LOG1.xz', 'SYSTEM.LOG1'],
+      ['hives/SYSTEM_B.LOG2.xz', 'SYSTEM.LOG2'],
+    ]);
+    const fromFile = winrescue(['reg', 'export', local.file, 'Select']);
+    assert.equal(fromFile.stdout, onDisk.stdout);
+    // Writing inside a (fixed VHD) disk: through the NTFS writer and the journal, then read back with sleuthkit.
+    const dir = scratch('reg-disk-');
+    const vhd = join(dir, 'disk.vhd');
+    copyFileSync(disk.vhd!, vhd);
+    const before = await sha256File(vhd);
+    const spec = `${vhd}:/Windows/System32/config/SYSTEM`;
+    const write = winrescue(['reg', 'set', spec, 'Select', 'Winrescue', 'REG_DWORD', '7', '--json']);
+    assert.equal(write.status, 0, write.stderr);
+    const doc = JSON.parse(write.stdout) as { written: boolean; replayed: boolean; undo: string };
+    assert.deepEqual([doc.written, doc.replayed, doc.undo], [true, true, `winrescue undo ${vhd}`]);
+    const raw = join(dir, 'disk.raw');
+    const conv = spawnSync('qemu-img', ['convert', '-f', 'vpc', '-O', 'raw', vhd, raw]);
+    assert.equal(conv.status, 0, conv.stderr?.toString());
+    const entry = flsTree(raw, disk.manifest.windows.start).get('/Windows/System32/config/SYSTEM');
+    assert.ok(entry, 'fls finds SYSTEM');
+    const extracted = join(dir, 'SYSTEM');
+    writeFileSync(extracted, icat(raw, disk.manifest.windows.start, entry.inode));
+    // What sleuthkit reads back equals, for hivex, the same change made to the same hive and logs as local files.
+    const setLocal = winrescue(['reg', 'set', local.file, 'Select', 'Winrescue', 'REG_DWORD', '7']);
+    assert.equal(setLocal.status, 0, setLocal.stderr);
+    assert.deepEqual(hivexLines(extracted), hivexLines(local.file));
+    assert.ok(hivexLines(extracted).includes('[\\Select] "Winrescue"=dword:00000007'));
+    assert.equal(new Hive(new Uint8Array(readFileSync(extracted))).base.isDirty, false);
+    const undo = winrescue(['undo', vhd]);
+    assert.equal(undo.status, 0, undo.stderr);
+    assert.equal(await sha256File(vhd), before, 'undo restores the VHD');
+  },
+);
 
 test(
   'bad input: garbage, a missing key, an unknown type, a missing file — one line, exit 2',

@@ -83,7 +83,7 @@ export function registerReg(program: Command): void {
     .description(
       'set one value (the key must exist unless --create-key); the original file is kept once as HIVE.winrescue-orig',
     )
-    .argument('<hive>', 'a hive file (DISK:PATH needs the NTFS writer: not yet)')
+    .argument('<hive>', 'a hive file, or DISK:PATH (written through the NTFS writer and the undo journal)')
     .argument('<key>', KEY_HELP)
     .argument('<value>', 'value name; @ for the default value')
     .argument(
@@ -97,7 +97,19 @@ export function registerReg(program: Command): void {
     .option('--create-key', 'create the key and its missing parents')
     .option('--dry-run', 'show old -> new, write nothing')
     .option('--force', 'write a dirty hive whose logs cannot be replayed (changes only in the logs are lost)')
-    .option('--backup <file>', 'where to keep the original (default HIVE.winrescue-orig; never overwritten)')
+    .option(
+      '--backup <file>',
+      'hive file: where to keep the original (default HIVE.winrescue-orig; never overwritten)',
+    )
+    .option('--journal <path>', 'DISK:PATH: the undo journal (default DISK.winrescue-undo)')
+    .option(
+      '--force-dirty-log',
+      'DISK:PATH: write although the NTFS $LogFile is not clean (its transactions are lost)',
+    )
+    .option(
+      '--force-hibernated',
+      'DISK:PATH: write although Windows is hibernated (it must then never resume)',
+    )
     .option('--json', 'one JSON document on stdout')
     .action(
       async (
@@ -106,7 +118,16 @@ export function registerReg(program: Command): void {
         value: string,
         type: string,
         data: string[],
-        opts: { createKey?: boolean; dryRun?: boolean; force?: boolean; backup?: string; json?: boolean },
+        opts: {
+          createKey?: boolean;
+          dryRun?: boolean;
+          force?: boolean;
+          backup?: string;
+          journal?: string;
+          forceDirtyLog?: boolean;
+          forceHibernated?: boolean;
+          json?: boolean;
+        },
       ) =>
         runCommand(opts, async () => {
           const t = parseTypeName(type);
@@ -116,6 +137,15 @@ export function registerReg(program: Command): void {
             ...(opts.dryRun ? { dryRun: true } : {}),
             ...(opts.force ? { force: true } : {}),
             ...(opts.backup !== undefined ? { backup: opts.backup } : {}),
+            ...(opts.journal !== undefined ? { journalPath: opts.journal } : {}),
+            ...(opts.forceDirtyLog || opts.forceHibernated
+              ? {
+                  ntfsForce: {
+                    ...(opts.forceDirtyLog ? { dirtyLog: true } : {}),
+                    ...(opts.forceHibernated ? { hibernated: true } : {}),
+                  },
+                }
+              : {}),
           });
           if (opts.json) return printJson(r);
           for (const w of r.warnings) warn(w);
@@ -126,7 +156,9 @@ export function registerReg(program: Command): void {
               ? 'unchanged; replayed hive saved clean'
               : 'unchanged, nothing written'
             : r.written
-              ? `written; original kept as ${r.backup}`
+              ? r.undo
+                ? `written; undo with: ${r.undo}`
+                : `written; original kept as ${r.backup}`
               : 'dry run, nothing written';
           printLines([`${name}: ${old} -> ${r.new.typeName} ${shown(r.new)} (${outcome})`]);
         }),
