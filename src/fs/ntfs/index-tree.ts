@@ -46,6 +46,14 @@ export class IndexTree {
     }
     this.root = parseIndexRoot(rootAttr.value, rec);
     this.fileNameIndex = this.root.indexedType === ATTR.FILE_NAME;
+    // $I30 entries are read as file names with references: a root claiming another indexed type is damage.
+    if (indexName === '$I30' && !this.fileNameIndex) {
+      throw new WinrescueError(
+        'ntfs.badIndex',
+        `record ${rec}: $I30 index root indexes type 0x${this.root.indexedType.toString(16)}, not $FILE_NAME`,
+        { structure: 'ntfs.indexRoot', record: rec, expected: ATTR.FILE_NAME, actual: this.root.indexedType },
+      );
+    }
     this.rootNode = parseIndexNode(rootAttr.value, INDEX_ROOT_HEADER, {
       label: `index root ${indexName} of record ${rec}`,
       base: rootAttr.offset,
