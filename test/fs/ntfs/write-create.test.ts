@@ -155,7 +155,7 @@ test('model: random sequences of mkdir and put (new and existing names)', async 
         }
       },
     ),
-    { numRuns: 4, seed: 7007, endOnFailure: true },
+    { numRuns: 3, seed: 7007, endOnFailure: true },
   );
 });
 

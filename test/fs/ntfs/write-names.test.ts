@@ -179,7 +179,7 @@ test('model: random sequences of put, mkdir, rm, mv', async () => {
         }
       },
     ),
-    { numRuns: 6, seed: 8008, endOnFailure: true },
+    { numRuns: 5, seed: 8008, endOnFailure: true },
   );
 });
 
