@@ -9,6 +9,7 @@ import { registerReg } from './commands/reg.js';
 import { registerWrite } from './commands/write.js';
 import { registerUndo } from './commands/undo.js';
 import { registerBcd } from './commands/bcd.js';
+import { registerPlaybooks } from './commands/playbooks.js';
 import { EXIT_INPUT, printJson } from './output.js';
 
 export function buildProgram(): Command {
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerReg(program);
   registerUndo(program);
   registerBcd(program);
+  registerPlaybooks(program);
   return program;
 }
 
