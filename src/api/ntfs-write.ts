@@ -18,7 +18,12 @@ export interface NtfsWriteOptions extends Pick<OpenVolumeOptions, 'partition'> {
   dryRun?: boolean;
   /** Write despite a dirty $LogFile, a hibernated Windows or a set dirty flag (docs/formats/ntfs-write.md). */
   force?: NtfsWriteForce;
+  /** Write although our check finds structural problems (writing can make them worse). */
+  forceDamaged?: boolean;
 }
+
+/** Problems that have their own refusal and force option in the writer; not counted as damage here. */
+const OWN_REFUSALS = new Set(['logfile-dirty', 'logfile-unreadable', 'volume-dirty']);
 
 export interface NtfsWriteStep {
   action: 'put' | 'mkdir' | 'rename' | 'unlink';
@@ -62,7 +67,17 @@ export async function withNtfsWriter(
     const target = options.dryRun ? new OverlayDevice(base) : base;
     const writer = await openNtfsWriter(target, options.force ? { force: options.force } : {});
     // Problems the volume had before (a forced dirty log, say) are not ours: only new ones count against the write.
-    const before = new Set((await checkNtfs(writer.volume)).problems.map(problemText));
+    const found = (await checkNtfs(writer.volume)).problems;
+    const damage = found.filter((p) => !OWN_REFUSALS.has(p.kind));
+    if (damage.length > 0 && !options.forceDamaged) {
+      throw new WinrescueError(
+        'ntfs.refused',
+        `${diskPath}: our check finds ${damage.length} problem(s) on this volume (first: ${problemText(damage[0]!)}); ` +
+          `writing could make them worse. See 'winrescue check', or pass --force-damaged`,
+        { ...(damage[0]!.record !== null ? { record: damage[0]!.record } : {}) },
+      );
+    }
+    const before = new Set(found.map(problemText));
     const plan = await body(writer);
     await writer.flush();
     const after = (await checkNtfs(await openNtfs(target))).problems.map(problemText);

@@ -6,7 +6,7 @@ import { writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { buildDisk, copyDisk, type BuiltDisk } from '../fixtures/factory.js';
-import { dirtyLogFile } from '../fixtures/inject-check.js';
+import { dirtyLogFile, lostClusters } from '../fixtures/inject-check.js';
 import { sharedSkip } from '../helpers/testdata.js';
 import { runStatus, sha256File, tempDir } from '../helpers/tools.js';
 import { flsTree, icat } from '../fixtures-factory/oracles.js';
@@ -142,5 +142,26 @@ test(
     assert.notEqual(exists.status, 0);
     assert.equal(exists.stderr.trimEnd().split('\n').length, 1, exists.stderr);
     assert.equal(await sha256File(disk.path), before);
+  },
+);
+
+test(
+  'a volume our check finds damaged is refused (exit 1, nothing written) unless --force-damaged',
+  { skip },
+  async () => {
+    const d = await fixture();
+    const dir = scratch();
+    const disk = copyDisk(d, dir);
+    lostClusters(disk).confirm();
+    const before = await sha256File(disk.path);
+    const refused = winrescue(['mkdir', disk.path, '/Windows/Temp/Rescue']);
+    assert.equal(refused.status, 1, refused.stderr);
+    assert.match(refused.stderr, /lost-clusters.*--force-damaged/);
+    assert.equal(await sha256File(disk.path), before);
+    const forced = winrescue(['mkdir', disk.path, '/Windows/Temp/Rescue', '--force-damaged', '--json']);
+    assert.equal(forced.status, 0, forced.stderr);
+    // The damage was there before: it is not reported as something the write caused.
+    assert.deepEqual((JSON.parse(forced.stdout) as { checkProblems: string[] }).checkProblems, []);
+    assert.ok(flsTree(disk.path, disk.offset).has('/Windows/Temp/Rescue'));
   },
 );

@@ -13,6 +13,7 @@ interface WriteCliOptions {
   forceDirtyLog?: boolean;
   forceHibernated?: boolean;
   forceDirtyVolume?: boolean;
+  forceDamaged?: boolean;
   json?: boolean;
 }
 
@@ -33,6 +34,7 @@ function writing(cmd: Command): Command {
       'write although Windows is hibernated (the hibernated session must then never resume)',
     )
     .option('--force-dirty-volume', 'write although the volume is marked for chkdsk')
+    .option('--force-damaged', 'write although our check finds structural problems (they may get worse)')
     .option('--json', 'one JSON document on stdout');
 }
 
@@ -46,6 +48,7 @@ function writeOptions(o: WriteCliOptions): NtfsWriteOptions {
     ...(o.partition !== undefined ? { partition: o.partition } : {}),
     ...(o.journal !== undefined ? { journalPath: o.journal } : {}),
     ...(o.dryRun ? { dryRun: true } : {}),
+    ...(o.forceDamaged ? { forceDamaged: true } : {}),
     ...(Object.keys(force).length > 0 ? { force } : {}),
   };
 }
