@@ -29,6 +29,8 @@ export interface PlaybookOptions {
   /** Write a dirty hive whose logs could not be replayed (what Windows committed only to them is lost). */
   force?: boolean;
   ntfsForce?: NtfsWriteForce;
+  /** Write on an NTFS volume although our check finds structural problems there. */
+  forceDamaged?: boolean;
 }
 
 export interface PlaybookResult {
@@ -79,6 +81,7 @@ async function writeOnNtfs(
     ...(loaded.source.partition != null ? { partition: loaded.source.partition } : {}),
     ...(options.journalPath !== undefined ? { journalPath: options.journalPath } : {}),
     ...(options.ntfsForce ? { force: options.ntfsForce } : {}),
+    ...(options.forceDamaged ? { forceDamaged: true } : {}),
   });
   return {
     undo: w.undo,

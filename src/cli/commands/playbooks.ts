@@ -12,6 +12,7 @@ interface PlaybookCliOptions {
   forceDirtyLog?: boolean;
   forceHibernated?: boolean;
   forceDirtyVolume?: boolean;
+  forceDamaged?: boolean;
   partition?: number;
   memorySize?: number;
   json?: boolean;
@@ -35,6 +36,7 @@ function shared(cmd: Command): Command {
       'write although Windows is hibernated (the hibernated session must then never resume)',
     )
     .option('--force-dirty-volume', 'write although the volume is marked for chkdsk')
+    .option('--force-damaged', 'write although our check finds structural problems (they may get worse)')
     .option('--json', 'one JSON document on stdout');
 }
 
@@ -48,6 +50,7 @@ function apiOptions(o: PlaybookCliOptions): PlaybookOptions {
     ...(o.journal !== undefined ? { journalPath: o.journal } : {}),
     ...(o.dryRun ? { dryRun: true } : {}),
     ...(o.force ? { force: true } : {}),
+    ...(o.forceDamaged ? { forceDamaged: true } : {}),
     ...(o.partition !== undefined ? { partition: o.partition } : {}),
     ...(Object.keys(ntfsForce).length > 0 ? { ntfsForce } : {}),
   };
