@@ -21,6 +21,8 @@ export const BOOT_MENU_TIMEOUT = 5n;
  * (0x2), inheritable by any application (0x1), image type 0: 0x20100000.
  */
 export const EMSSETTINGS_TYPE = 0x20100000;
+/** BcdLibraryObjectList_InheritedObjects (REFERENCE.md §2.4). */
+const INHERIT_ELEMENT = 0x14000006;
 
 const WELL_KNOWN_EMSSETTINGS = WELL_KNOWN.get('{emssettings}')!;
 
@@ -54,6 +56,16 @@ function step(c: ElementChange, objectLabel: string): HivePlan['steps'][number] 
   };
 }
 
+/** {globalsettings}' inherit list (14000006) names {emssettings}, as in Windows-made stores. */
+function inheritsEms(store: BcdStore): boolean {
+  const g = store.find('{globalsettings}');
+  const inherit = g ? store.element(g, INHERIT_ELEMENT) : undefined;
+  return (
+    inherit?.value.format === 'objectList' &&
+    inherit.value.value.some((id) => id.toLowerCase() === WELL_KNOWN_EMSSETTINGS)
+  );
+}
+
 /**
  * The plan for `store`. {bootmgr} and the default loader must exist (bcd.notFound otherwise: without them there
  * is nothing to boot). A store without {emssettings} gets the object, with its Description\Type, as bcdedit
@@ -73,7 +85,11 @@ export function planSerialConsole(store: BcdStore): HivePlan {
       old: null,
       new: { id: WELL_KNOWN_EMSSETTINGS, type: `0x${EMSSETTINGS_TYPE.toString(16).padStart(8, '0')}` },
       status: 'change',
-      note: 'the store has no {emssettings} object: created with its well-known GUID, as bcdedit /create {emssettings} does',
+      note:
+        'the store has no {emssettings} object: created with its well-known GUID, as bcdedit /create {emssettings} does' +
+        (inheritsEms(store)
+          ? ''
+          : '; {globalsettings} does not inherit it, so only what names {emssettings} directly sees these values'),
     });
     const type = new Uint8Array(4);
     new DataView(type.buffer).setUint32(0, EMSSETTINGS_TYPE, true);
