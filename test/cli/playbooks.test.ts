@@ -14,6 +14,7 @@ import { runStatus, sha256File, tempDir } from '../helpers/tools.js';
 import { buildDisk, type BuiltDisk, type HiveProvider } from '../fixtures/factory.js';
 import { parseBaseBlock } from '../../src/registry/base-block.js';
 import { logSequenceCeiling, recoverHive } from '../../src/registry/log/index.js';
+import { check } from '../../src/api/check.js';
 import { winrescue } from './helpers.js';
 
 const cleanups: (() => void)[] = [];
@@ -129,16 +130,16 @@ function cutVolume(raw: string, start: number, size: number, dir: string, name: 
 }
 
 /** ntfsresize's cluster accounting and our own check on every NTFS volume; fsck.fat -n on the ESP. */
-function assertVolumesClean(disk: BuiltDisk, raw: string, dir: string): void {
+async function assertVolumesClean(disk: BuiltDisk, raw: string, dir: string): Promise<void> {
   for (const p of disk.manifest.layout.partitions) {
     if (p.filesystem === 'ntfs') {
       const vol = cutVolume(raw, p.start, p.size, dir, `p${p.index}.img`);
       const r = runStatus('ntfsresize', ['-i', '-f', '-P', vol]);
       assert.equal(r.status, 0, `ntfsresize -i -f: ${r.stdout}${r.stderr}`);
       assert.doesNotMatch(r.stdout + r.stderr, /accounting failed|error/i);
-      const c = winrescue(['check', raw, '--partition', String(p.index), '--json']);
-      assert.equal(c.status, 0, c.stdout + c.stderr);
-      assert.equal((JSON.parse(c.stdout) as { clean: boolean }).clean, true);
+      // Our checker in-process (the CLI's check is the same call; a spawn costs a second per volume).
+      const c = await check(raw, { partition: p.index });
+      assert.deepEqual(c.problems, [], `our check on partition ${p.index}`);
     } else if (p.filesystem === 'fat32') {
       const vol = cutVolume(raw, p.start, p.size, dir, `p${p.index}.img`);
       const r = runStatus('fsck.fat', ['-n', vol]);
@@ -251,7 +252,7 @@ async function playbooksOn(
   assert.equal(base.primarySequence, base.secondarySequence, 'SYSTEM saved clean');
   assert.ok(base.primarySequence > sequenceAbove, 'sequence numbers above the logs: Windows ignores them');
 
-  assertVolumesClean(disk, raw, dir);
+  await assertVolumesClean(disk, raw, dir);
 
   // Second runs: everything already set, not a byte written.
   const written = await sha256File(raw);
@@ -271,6 +272,17 @@ async function playbooksOn(
   assert.equal(await sha256File(raw), original, 'undo restores the image');
 }
 
+/** The Windows-made dirty SYSTEM_B with both logs, and Windows' BIOS store (the fixture reg.test.ts also uses). */
+const DIRTY_PROVIDER: HiveProvider = {
+  id: 'system-b-with-logs',
+  provide: () => ({
+    system: readFileSync(testdataFile('hives/SYSTEM_B.xz')),
+    systemLog1: readFileSync(testdataFile('hives/SYSTEM_B.LOG1.xz')),
+    systemLog2: readFileSync(testdataFile('hives/SYSTEM_B.LOG2.xz')),
+    bcd: readFileSync(testdataFile('hives/BCD-bios.xz')),
+  }),
+};
+
 test('Gen1 synthetic: BCD on System Reserved (NTFS), SYSTEM on the Windows volume', async () => {
   await playbooksOn(await buildDisk({ gen: 1, flavour: 'synthetic' }), 'gen1');
 });
@@ -287,16 +299,7 @@ test(
   'Gen1 with the dirty SYSTEM_B and its logs: replayed first, saved clean above the logs',
   { skip: sharedSkip() },
   async () => {
-    const provider: HiveProvider = {
-      id: 'system-b-with-logs',
-      provide: () => ({
-        system: readFileSync(testdataFile('hives/SYSTEM_B.xz')),
-        systemLog1: readFileSync(testdataFile('hives/SYSTEM_B.LOG1.xz')),
-        systemLog2: readFileSync(testdataFile('hives/SYSTEM_B.LOG2.xz')),
-        bcd: readFileSync(testdataFile('hives/BCD-bios.xz')),
-      }),
-    };
-    const disk = await buildDisk({ gen: 1, flavour: 'synthetic', hives: provider });
+    const disk = await buildDisk({ gen: 1, flavour: 'synthetic', hives: DIRTY_PROVIDER });
     // hivex does not replay logs: "before" is the hive as replayed (recovery is judged against Windows elsewhere).
     const dir = scratch('playbooks-dirty-');
     const logs = [
@@ -310,6 +313,30 @@ test(
     const dry = run(['enable-memory-dump', disk.raw, '--dry-run']);
     assert.equal(dry.replayed, true);
     await playbooksOn(disk, 'dirty', before, logSequenceCeiling(logs));
+  },
+);
+
+test(
+  'a dirty SYSTEM whose logs are gone is refused (exit 1, nothing written) unless --force',
+  { skip: sharedSkip() },
+  async () => {
+    const disk = await buildDisk({ gen: 1, flavour: 'synthetic', hives: DIRTY_PROVIDER });
+    const dir = scratch('playbooks-stale-');
+    const raw = join(dir, 'disk.raw');
+    copyFileSync(disk.raw, raw);
+    for (const log of ['SYSTEM.LOG1', 'SYSTEM.LOG2']) {
+      const rm = winrescue(['rm', raw, `/Windows/System32/config/${log}`]);
+      assert.equal(rm.status, 0, rm.stderr);
+    }
+    const before = await sha256File(raw);
+    const refused = winrescue(['enable-memory-dump', raw, '--json']);
+    assert.equal(refused.status, 1, refused.stdout + refused.stderr);
+    assert.equal((JSON.parse(refused.stdout) as { error: { code: string } }).error.code, 'regf.dirty');
+    assert.equal(await sha256File(raw), before, 'refused: nothing written');
+    const forced = run(['enable-memory-dump', raw, '--force']);
+    assert.equal(forced.written, true);
+    const base = parseBaseBlock(new Uint8Array(readFileSync(extractSystem(disk, raw, dir, 'SYSTEM'))));
+    assert.equal(base.primarySequence, base.secondarySequence, 'saved clean');
   },
 );
 
