@@ -20,6 +20,11 @@ const SYSTEM_HIVE = '/Windows/System32/config/SYSTEM';
 /** $Bitmap's MFT record number (fixed by NTFS). */
 const BITMAP_RECORD = 6;
 const GiB = 1024 ** 3;
+const BITS_SET = Uint8Array.from({ length: 256 }, (_, b) => {
+  let n = 0;
+  for (let x = b; x !== 0; x >>= 1) n += x & 1;
+  return n;
+});
 
 export interface PlaybookOptions {
   /** Windows volume (1-based) for enable-memory-dump; default: the one holding SYSTEM. */
@@ -47,6 +52,8 @@ export interface PlaybookResult {
   plan: PlaybookStep[];
   undo: string | null;
   findings: Finding[];
+  /** enable-memory-dump: free bytes on the Windows volume, and --memory-size in bytes when given. */
+  facts?: { freeBytes: number; memoryBytes?: number };
   warnings: string[];
 }
 
@@ -175,8 +182,11 @@ async function freeBytes(disk: string, partition: number | null | undefined): Pr
     const info = await opened.volume.info();
     const stream = await opened.volume.openStream(BITMAP_RECORD);
     const bits = await stream.read(0, Math.min(stream.size, Math.ceil(info.totalClusters / 8)));
+    // Whole bytes by a bit-count table (a 1 TiB volume has 2^28 clusters), then the last partial byte bit by bit.
+    const full = Math.floor(info.totalClusters / 8);
     let used = 0;
-    for (let c = 0; c < info.totalClusters; c++) if ((bits[c >> 3]! >> (c & 7)) & 1) used++;
+    for (let i = 0; i < full; i++) used += BITS_SET[bits[i]!]!;
+    for (let c = full * 8; c < info.totalClusters; c++) if ((bits[c >> 3]! >> (c & 7)) & 1) used++;
     return (info.totalClusters - used) * info.clusterSize;
   } finally {
     await opened.close();
@@ -216,6 +226,7 @@ export async function enableMemoryDump(
     plan: plan.steps,
     undo: null,
     findings: plan.findings,
+    facts,
     warnings: [...loaded.warnings],
   };
   if (bytes === null || options.dryRun) return result;

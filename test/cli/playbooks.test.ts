@@ -155,6 +155,7 @@ interface PlaybookJson {
   plan: { action: string; target: string; old: unknown; new: unknown; status: string }[];
   undo: string | null;
   findings: { level: string; what: string; detail: string }[];
+  facts?: { freeBytes: number; memoryBytes?: number };
 }
 
 function run(args: string[]): PlaybookJson {
@@ -229,6 +230,14 @@ async function playbooksOn(
   assert.equal(dry.plan.length, 6);
   const dryDump = run(['enable-memory-dump', raw, '--dry-run', '--memory-size', '4']);
   assert.equal(dryDump.written, false);
+  assert.equal(dryDump.facts?.memoryBytes, 4 * 1024 ** 3);
+  // The free space the findings use is ntfs-3g's count of free clusters.
+  const win = disk.manifest.windows;
+  const info = runStatus('ntfsinfo', ['-m', cutVolume(raw, win.start, win.size, dir, 'win-before.img')]);
+  const free = /Free Clusters: (\d+)/.exec(info.stdout);
+  const cluster = /Cluster Size: (\d+)/.exec(info.stdout);
+  assert.ok(free && cluster, info.stdout + info.stderr);
+  assert.equal(dryDump.facts?.freeBytes, Number(free[1]) * Number(cluster[1]));
   assert.equal(await sha256File(raw), original, 'dry runs write nothing');
   assert.equal(runStatus('test', ['-e', `${raw}.winrescue-undo`]).status, 1, 'dry runs make no journal');
 
