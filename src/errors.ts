@@ -87,6 +87,7 @@ export const UPPER_CODES = [
   'bcd.notFound',
   'windows.notFound',
   'pe.badImage',
+  'pe.badSignature', // an Authenticode signature or catalog that cannot be parsed (PKCS#7, certificate table)
   'diagnose.badInput',
   'repair.noCandidate',
   'repair.refused',

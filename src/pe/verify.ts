@@ -1,0 +1,255 @@
+// Authenticode verification: the image digest against the signed one (embedded signature or catalog member), the
+// PKCS#7 signature over the signed attributes, and the signer chain up to a trusted root. Formats in
+// signed-data.ts, catalog.ts; trust in chain.ts. Verdicts, not exceptions: unparsable signatures become reasons.
+import { createHash } from 'node:crypto';
+import type * as pkijs from 'pkijs';
+import { isWinrescueError } from '../errors.js';
+import { authenticodeDigest, type DigestAlgorithm } from './authenticode-digest.js';
+import { readCertificateTable, WIN_CERT_TYPE_PKCS_SIGNED_DATA } from './certificate-table.js';
+import { findMember, parseCatalog } from './catalog.js';
+import {
+  buildChain,
+  findSignerCertificate,
+  nameToString,
+  parseCertificates,
+  signerSignatureValid,
+} from './chain.js';
+import { MICROSOFT_ROOTS } from './microsoft-roots.js';
+import {
+  OID_SPC_INDIRECT_DATA,
+  badSignature,
+  berParse,
+  derValue,
+  parseIndirectData,
+  parseSignedData,
+  type IndirectDigest,
+  type ParsedSignedData,
+} from './signed-data.js';
+
+export interface EmbeddedSignature {
+  readonly signedData: ParsedSignedData;
+  /** The digest and algorithm inside SpcIndirectDataContent. */
+  readonly indirect: IndirectDigest;
+  readonly certificates: readonly pkijs.Certificate[];
+}
+
+/** The first PKCS#7 Authenticode signature in the certificate table, or null when the image has none. */
+export function readEmbeddedSignature(bytes: Uint8Array): EmbeddedSignature | null {
+  const entry = readCertificateTable(bytes).find((c) => c.type === WIN_CERT_TYPE_PKCS_SIGNED_DATA);
+  if (!entry) return null;
+  const signedData = parseSignedData(entry.data);
+  if (signedData.contentType !== OID_SPC_INDIRECT_DATA) {
+    throw badSignature(`content type ${signedData.contentType} is not SpcIndirectDataContent`);
+  }
+  const indirect = parseIndirectData(berParse(signedData.content, 'SpcIndirectDataContent'));
+  return { signedData, indirect, certificates: signedData.certificates };
+}
+
+export interface VerifyOptions {
+  /** Extra trust anchors (PEM or DER bytes), e.g. from --trust-root. */
+  readonly roots?: readonly Uint8Array[];
+  /** Trust Microsoft's embedded roots; default true. */
+  readonly microsoftRoots?: boolean;
+  /** Catalog files (.cat bytes) to look the image digest up in when it has no valid embedded signature. */
+  readonly catalogs?: readonly Uint8Array[];
+}
+
+export interface AuthenticodeVerdict {
+  /** An embedded signature or a catalog member was found for this image. */
+  readonly signed: boolean;
+  readonly source: 'embedded' | 'catalog' | null;
+  readonly algorithm: DigestAlgorithm | null;
+  /** Hex of our digest and of the signed one. */
+  readonly computedDigest: string | null;
+  readonly signedDigest: string | null;
+  readonly digestMatches: boolean;
+  /** messageDigest attribute matches the content, and the signer's signature over the attributes verifies. */
+  readonly signatureValid: boolean;
+  readonly chainValid: boolean;
+  readonly signerSubject: string | null;
+  readonly rootSubject: string | null;
+  readonly chain: readonly string[];
+  /** All of the above: what code integrity would accept. */
+  readonly trusted: boolean;
+  readonly reasons: readonly string[];
+  /** Not fatal: certificates outside their validity at the time of checking (kernel CI does not enforce it). */
+  readonly notes: readonly string[];
+}
+
+const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex').toUpperCase();
+
+function trustAnchors(o: VerifyOptions): pkijs.Certificate[] {
+  const out: pkijs.Certificate[] = [];
+  if (o.microsoftRoots !== false) {
+    for (const r of MICROSOFT_ROOTS) out.push(...parseCertificates(new TextEncoder().encode(r.pem)));
+  }
+  for (const r of o.roots ?? []) out.push(...parseCertificates(r));
+  return out;
+}
+
+interface SignerCheck {
+  signatureValid: boolean;
+  chainValid: boolean;
+  signer: string | null;
+  root: string | null;
+  chain: string[];
+  reasons: string[];
+  notes: string[];
+}
+
+/** The PKCS#7 layer shared by embedded signatures and catalogs. */
+function checkSigner(sd: ParsedSignedData, anchors: pkijs.Certificate[]): SignerCheck {
+  const reasons: string[] = [];
+  const notes: string[] = [];
+  const cert = findSignerCertificate(sd.signer, sd.certificates);
+  if (!cert) {
+    return {
+      signatureValid: false,
+      chainValid: false,
+      signer: null,
+      root: null,
+      chain: [],
+      reasons: ['signer certificate not embedded'],
+      notes,
+    };
+  }
+  let signatureValid = false;
+  const alg = sd.signerDigestAlgorithm;
+  if (!sd.signedAttributes || !sd.messageDigest || !alg) {
+    reasons.push('signer has no signed attributes, messageDigest or known digest algorithm');
+  } else {
+    const contentHash = new Uint8Array(createHash(alg).update(derValue(sd.content)).digest());
+    const attrsOk = Buffer.from(contentHash).equals(Buffer.from(sd.messageDigest));
+    if (!attrsOk) reasons.push('messageDigest attribute does not match the signed content');
+    const sigOk = signerSignatureValid(
+      sd.signedAttributes,
+      sd.signer.signature.valueBlock.valueHexView,
+      alg,
+      cert,
+    );
+    if (!sigOk) reasons.push('signature over the signed attributes does not verify with the signer key');
+    signatureValid = attrsOk && sigOk;
+  }
+  const chain = buildChain(cert, sd.certificates, anchors, new Date());
+  reasons.push(...chain.reasons);
+  if (chain.outsideValidity.length)
+    notes.push(`outside validity period now: ${chain.outsideValidity.join('; ')}`);
+  return {
+    signatureValid,
+    chainValid: chain.valid,
+    signer: nameToString(cert.subject),
+    root: chain.root,
+    chain: [...chain.path],
+    reasons,
+    notes,
+  };
+}
+
+function unsigned(reasons: string[], computed: string | null): AuthenticodeVerdict {
+  return {
+    signed: false,
+    source: null,
+    algorithm: null,
+    computedDigest: computed,
+    signedDigest: null,
+    digestMatches: false,
+    signatureValid: false,
+    chainValid: false,
+    signerSubject: null,
+    rootSubject: null,
+    chain: [],
+    trusted: false,
+    reasons,
+    notes: [],
+  };
+}
+
+/** Verdict on an image's Authenticode signature. Throws only for non-PE input (`pe.badImage`). */
+export function verifyAuthenticode(bytes: Uint8Array, options: VerifyOptions = {}): AuthenticodeVerdict {
+  const anchors = trustAnchors(options);
+  let embedded: EmbeddedSignature | null = null;
+  const reasons: string[] = [];
+  try {
+    embedded = readEmbeddedSignature(bytes);
+  } catch (e) {
+    if (!isWinrescueError(e) || e.code === 'pe.badImage') throw e;
+    reasons.push(`embedded signature unreadable: ${e.message}`);
+  }
+  let embeddedVerdict: AuthenticodeVerdict | null = null;
+  if (embedded) {
+    const alg = embedded.indirect.algorithm;
+    const computed = alg ? authenticodeDigest(bytes, alg) : null;
+    const digestMatches =
+      computed !== null && Buffer.from(computed).equals(Buffer.from(embedded.indirect.digest));
+    const s = checkSigner(embedded.signedData, anchors);
+    const r = [...s.reasons];
+    if (!alg) r.unshift(`unknown digest algorithm ${embedded.indirect.algorithmOid}`);
+    else if (!digestMatches)
+      r.unshift('image digest does not match the signed digest (the file changed after signing)');
+    embeddedVerdict = {
+      signed: true,
+      source: 'embedded',
+      algorithm: alg,
+      computedDigest: computed ? hexOf(computed) : null,
+      signedDigest: hexOf(embedded.indirect.digest),
+      digestMatches,
+      signatureValid: s.signatureValid,
+      chainValid: s.chainValid,
+      signerSubject: s.signer,
+      rootSubject: s.root,
+      chain: s.chain,
+      trusted: digestMatches && s.signatureValid && s.chainValid,
+      reasons: r,
+      notes: s.notes,
+    };
+    if (embeddedVerdict.trusted) return embeddedVerdict;
+  }
+  for (const catBytes of options.catalogs ?? []) {
+    let v: AuthenticodeVerdict | null;
+    try {
+      v = catalogVerdict(bytes, catBytes, anchors);
+    } catch (e) {
+      if (!isWinrescueError(e) || e.code === 'pe.badImage') throw e;
+      reasons.push(`catalog unreadable: ${e.message}`);
+      continue;
+    }
+    if (v?.trusted) return v;
+    if (v && !embeddedVerdict) embeddedVerdict = v;
+  }
+  if (embeddedVerdict) return { ...embeddedVerdict, reasons: [...embeddedVerdict.reasons, ...reasons] };
+  return unsigned(
+    ['no embedded signature and no catalog lists its digest', ...reasons],
+    hexOf(authenticodeDigest(bytes, 'sha256')),
+  );
+}
+
+function catalogVerdict(
+  bytes: Uint8Array,
+  catBytes: Uint8Array,
+  anchors: pkijs.Certificate[],
+): AuthenticodeVerdict | null {
+  const cat = parseCatalog(catBytes);
+  for (const alg of ['sha256', 'sha1'] as const) {
+    const d = authenticodeDigest(bytes, alg);
+    const m = findMember(cat, d);
+    if (!m) continue;
+    const s = checkSigner(cat.signedData, anchors);
+    return {
+      signed: true,
+      source: 'catalog',
+      algorithm: alg,
+      computedDigest: hexOf(d),
+      signedDigest: hexOf(m.digest.digest),
+      digestMatches: true,
+      signatureValid: s.signatureValid,
+      chainValid: s.chainValid,
+      signerSubject: s.signer,
+      rootSubject: s.root,
+      chain: s.chain,
+      trusted: s.signatureValid && s.chainValid,
+      reasons: s.reasons,
+      notes: s.notes,
+    };
+  }
+  return null;
+}
