@@ -24,6 +24,11 @@ export interface ParsedSignedData {
   readonly contentType: string;
   /** DER of the encapsulated content (the SpcIndirectDataContent or CTL SEQUENCE). */
   readonly content: Uint8Array;
+  /**
+   * What messageDigest covers: PKCS#7 v1.5 §9.3 hashes the content's contents octets — the value of the SEQUENCE
+   * Authenticode and catalogs embed, or the bytes inside a CMS-style OCTET STRING.
+   */
+  readonly digestedContent: Uint8Array;
   readonly certificates: readonly pkijs.Certificate[];
   readonly signer: pkijs.SignerInfo;
   /** The signed attributes re-tagged as the SET OF the signature covers (RFC 5652 §5.4). */
@@ -66,10 +71,11 @@ export function parseSignedData(der: Uint8Array): ParsedSignedData {
   const eContent = sd.encapContentInfo.eContent as asn1js.AsnType | undefined;
   if (!eContent) throw badSignature('SignedData has no encapsulated content');
   // A CMS-style OCTET STRING wraps the DER; Authenticode and catalogs place the SEQUENCE itself.
-  const content =
-    eContent instanceof asn1js.OctetString
-      ? new Uint8Array(eContent.valueBlock.valueHexView)
-      : new Uint8Array(eContent.toBER(false));
+  const wrapped = eContent instanceof asn1js.OctetString;
+  const content = wrapped
+    ? new Uint8Array(eContent.valueBlock.valueHexView)
+    : new Uint8Array(eContent.toBER(false));
+  const digestedContent = wrapped ? content : derValue(content);
   const signer = sd.signerInfos[0];
   if (!signer) throw badSignature('SignedData has no SignerInfo');
   const certificates = (sd.certificates ?? []).filter(
@@ -90,6 +96,7 @@ export function parseSignedData(der: Uint8Array): ParsedSignedData {
   return {
     contentType: sd.encapContentInfo.eContentType,
     content,
+    digestedContent,
     certificates,
     signer,
     signedAttributes,

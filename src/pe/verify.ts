@@ -19,7 +19,6 @@ import {
   OID_SPC_INDIRECT_DATA,
   badSignature,
   berParse,
-  derValue,
   parseIndirectData,
   parseSignedData,
   type IndirectDigest,
@@ -118,7 +117,7 @@ function checkSigner(sd: ParsedSignedData, anchors: pkijs.Certificate[]): Signer
   if (!sd.signedAttributes || !sd.messageDigest || !alg) {
     reasons.push('signer has no signed attributes, messageDigest or known digest algorithm');
   } else {
-    const contentHash = new Uint8Array(createHash(alg).update(derValue(sd.content)).digest());
+    const contentHash = new Uint8Array(createHash(alg).update(sd.digestedContent).digest());
     const attrsOk = Buffer.from(contentHash).equals(Buffer.from(sd.messageDigest));
     if (!attrsOk) reasons.push('messageDigest attribute does not match the signed content');
     const sigOk = signerSignatureValid(
