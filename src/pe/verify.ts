@@ -6,7 +6,7 @@ import type * as pkijs from 'pkijs';
 import { isWinrescueError } from '../errors.js';
 import { authenticodeDigest, type DigestAlgorithm } from './authenticode-digest.js';
 import { readCertificateTable, WIN_CERT_TYPE_PKCS_SIGNED_DATA } from './certificate-table.js';
-import { findMember, parseCatalog } from './catalog.js';
+import { findMember, parseCatalog, type Catalog } from './catalog.js';
 import {
   buildChain,
   findSignerCertificate,
@@ -49,8 +49,11 @@ export interface VerifyOptions {
   readonly roots?: readonly Uint8Array[];
   /** Trust Microsoft's embedded roots; default true. */
   readonly microsoftRoots?: boolean;
-  /** Catalog files (.cat bytes) to look the image digest up in when it has no valid embedded signature. */
-  readonly catalogs?: readonly Uint8Array[];
+  /**
+   * Catalogs (.cat bytes, or parsed once with `parseCatalog` when many files are checked) to look the image digest
+   * up in when it has no valid embedded signature.
+   */
+  readonly catalogs?: readonly (Uint8Array | Catalog)[];
 }
 
 export interface AuthenticodeVerdict {
@@ -77,10 +80,13 @@ export interface AuthenticodeVerdict {
 
 const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex').toUpperCase();
 
+let microsoftAnchors: pkijs.Certificate[] | null = null;
+
 function trustAnchors(o: VerifyOptions): pkijs.Certificate[] {
   const out: pkijs.Certificate[] = [];
   if (o.microsoftRoots !== false) {
-    for (const r of MICROSOFT_ROOTS) out.push(...parseCertificates(new TextEncoder().encode(r.pem)));
+    microsoftAnchors ??= MICROSOFT_ROOTS.flatMap((r) => parseCertificates(new TextEncoder().encode(r.pem)));
+    out.push(...microsoftAnchors);
   }
   for (const r of o.roots ?? []) out.push(...parseCertificates(r));
   return out;
@@ -224,10 +230,10 @@ export function verifyAuthenticode(bytes: Uint8Array, options: VerifyOptions = {
 
 function catalogVerdict(
   bytes: Uint8Array,
-  catBytes: Uint8Array,
+  catBytes: Uint8Array | Catalog,
   anchors: pkijs.Certificate[],
 ): AuthenticodeVerdict | null {
-  const cat = parseCatalog(catBytes);
+  const cat = catBytes instanceof Uint8Array ? parseCatalog(catBytes) : catBytes;
   for (const alg of ['sha256', 'sha1'] as const) {
     const d = authenticodeDigest(bytes, alg);
     const m = findMember(cat, d);

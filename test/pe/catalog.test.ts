@@ -6,7 +6,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { authenticodeDigest, parseCatalog, verifyAuthenticode } from '../../src/pe/index.js';
+import {
+  authenticodeDigest,
+  certificateTableRange,
+  parseCatalog,
+  verifyAuthenticode,
+} from '../../src/pe/index.js';
+import fc from 'fast-check';
 import { isWinrescueError } from '../../src/errors.js';
 import { buildPe } from '../fixtures/pe-builder.js';
 import { FIXTURES_DIR } from '../fixtures/cache.js';
@@ -232,5 +238,42 @@ test('garbage catalogs are reported as pe.badSignature, and verification carries
       v.reasons.some((r) => r.includes('catalog unreadable')),
       v.reasons.join('; '),
     );
+  }
+});
+
+test('fuzz: 300 mutations of an embedded signature give verdicts or WinrescueError, never another exception', () => {
+  const keys = ensureSigningKeys(FIXTURES_DIR);
+  const ca = new Uint8Array(readFileSync(keys.caPem));
+  const t = tempDir('winrescue-pe-fuzz-');
+  try {
+    const signed = signPe(buildPe({ name: 'fz.sys', kind: 'driver', version: '3.1.4.1' }), keys, t.dir);
+    const table = certificateTableRange(signed)!;
+    let rejected = 0;
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(table.size - 1), fc.integer({ min: 0, max: 255 })), {
+          minLength: 1,
+          maxLength: 4,
+        }),
+        (edits) => {
+          const b = signed.slice();
+          for (const [pos, v] of edits) b[table.offset + pos] = v;
+          try {
+            const v = verifyAuthenticode(b, { roots: [ca] });
+            if (!v.trusted) rejected++;
+            // Some bytes are not covered by any signature (unsigned attributes, padding, a certificate's own
+            // unused fields): a trusted verdict must still rest on a matching digest.
+            if (v.trusted) assert.equal(v.digestMatches, true);
+          } catch (e) {
+            assert.ok(isWinrescueError(e), `non-typed error: ${String(e)}`);
+            rejected++;
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+    assert.ok(rejected > 150, `most mutations are rejected (${rejected}/300)`);
+  } finally {
+    t.cleanup();
   }
 });
