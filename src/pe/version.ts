@@ -9,7 +9,7 @@ const DIR_HEADER = 16;
 const DIR_ENTRY = 8;
 const SUBDIR_FLAG = 0x80000000;
 const VS_FFI_SIGNATURE = 0xfeef04bd;
-/** Resource trees are three levels (type, name, language); deeper is a loop. */
+/** Resource trees are three levels (type, name, language): a subdirectory below the language level is a loop. */
 const MAX_DEPTH = 3;
 /** Bounds the walk over garbage entry counts. */
 const MAX_ENTRIES = 4096;
@@ -38,7 +38,7 @@ function firstVersionData(bytes: Uint8Array): Uint8Array | null {
       const target = u32(bytes, e + 4);
       if (filter !== null && id !== filter) continue;
       if (target & SUBDIR_FLAG) {
-        if (depth + 1 >= MAX_DEPTH + 1) continue;
+        if (depth + 1 >= MAX_DEPTH) continue;
         const r = walk(base + (target & ~SUBDIR_FLAG), depth + 1, null);
         if (r) return r;
       } else {

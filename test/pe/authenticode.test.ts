@@ -1,7 +1,8 @@
 // Authenticode digest, embedded signature and chain, judged by osslsigncode and by Microsoft-signed drivers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   authenticodeDigest,
   readEmbeddedSignature,
@@ -176,6 +177,47 @@ test('a forged signer signature (attributes altered) is caught', () => {
     t.cleanup();
   }
 });
+
+test(
+  'openssl agrees: the embedded certificates of the Microsoft PEs chain to our embedded roots',
+  { skip: sharedSkip() },
+  () => {
+    const t = tempDir('winrescue-pe-');
+    try {
+      const roots = join(t.dir, 'roots.pem');
+      writeFileSync(roots, MICROSOFT_ROOTS.map((r) => r.pem).join(''));
+      for (const name of SIGNED) {
+        const sig = join(t.dir, `${name}.p7.pem`);
+        run('osslsigncode', ['extract-signature', '-pem', '-in', testdataFile(`pe/${name}`), '-out', sig]);
+        const bundle = run('openssl', ['pkcs7', '-in', sig, '-print_certs']).toString();
+        const certs = [
+          ...bundle.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n/g),
+        ].map((m) => m[0]);
+        assert.ok(certs.length >= 2, name);
+        const untrusted = join(t.dir, 'untrusted.pem');
+        writeFileSync(untrusted, certs.join(''));
+        certs.forEach((c, i) => {
+          const one = join(t.dir, `c${i}.pem`);
+          writeFileSync(one, c);
+          // Validity is not checked (the signing certificates expired long ago), as in verifyAuthenticode.
+          const out = run('openssl', [
+            'verify',
+            '-no_check_time',
+            '-CAfile',
+            roots,
+            '-untrusted',
+            untrusted,
+            one,
+          ]);
+          assert.match(out.toString(), /: OK/, `${name} #${i}`);
+        });
+        assert.equal(readEmbeddedSignature(read(name))!.certificates.length, certs.length, name);
+      }
+    } finally {
+      t.cleanup();
+    }
+  },
+);
 
 test('embedded Microsoft roots: SHA-1 fingerprints as published, computed by openssl', () => {
   for (const r of MICROSOFT_ROOTS) {
