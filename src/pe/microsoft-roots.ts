@@ -1,10 +1,11 @@
 // Microsoft's public root certificates, the trust anchors Windows code integrity accepts for its own binaries.
 // Public facts (certificates, not secrets). Source of the PEM text: a public Go repository in the search corpus that
 // embeds the three roots as an x509 pool (found with find_string "Microsoft Root Certificate Authority 2010").
-// SHA-1 fingerprints checked with `openssl x509 -fingerprint -sha1` against a second, independent public listing of
-// a Windows root store in the corpus ("CurrentUser\Root - 3B1EFD3A... (Microsoft Root Certificate Authority 2010)",
-// "8F43288A... (Microsoft Root Certificate Authority 2011)") and, for the 2001 root, Microsoft's published thumbprint
-// cdd4eeae6000ac7f40c3802c171e30148030c072. The test suite recomputes all three fingerprints.
+// SHA-1 fingerprints, recomputed with `openssl x509 -fingerprint -sha1`, match independent public listings in the
+// corpus: a Windows root-store dump ("CurrentUser\Root - 3B1EFD3A... (Microsoft Root Certificate Authority 2010)",
+// "8F43288A... (... 2011)"), the `signify` Authenticode library's legacy Microsoft root list (all three, by name),
+// and a parsed Microsoft authroot.stl test expecting CDD4EEAE... for "Microsoft Root Certificate Authority".
+// test/pe/authenticode.test.ts recomputes the fingerprints.
 
 export interface EmbeddedRoot {
   readonly name: string;

@@ -5,10 +5,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   authenticodeDigest,
+  certificateTableRange,
+  checkPe,
   readEmbeddedSignature,
   verifyAuthenticode,
   MICROSOFT_ROOTS,
 } from '../../src/pe/index.js';
+import { isWinrescueError } from '../../src/errors.js';
 import { buildPe, type PeKind } from '../fixtures/pe-builder.js';
 import { FIXTURES_DIR } from '../fixtures/cache.js';
 import { ensureSigningKeys, signPe } from '../fixtures/signing.js';
@@ -218,6 +221,41 @@ test(
     }
   },
 );
+
+test('malformed certificate tables and signatures: pe.badSignature, reported as a reason by verifyAuthenticode', () => {
+  const keys = ensureSigningKeys(FIXTURES_DIR);
+  const t = tempDir('winrescue-pe-');
+  try {
+    const signed = signPe(buildPe({ name: 'm.sys', kind: 'driver', version: '1.0.0.0' }), keys, t.dir);
+    const table = certificateTableRange(signed)!;
+    const dv = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);
+    const badLength = signed.slice();
+    dv(badLength).setUint32(table.offset, table.size + 64, true); // WIN_CERTIFICATE longer than the table
+    const badDer = signed.slice();
+    badDer.fill(0xff, table.offset + 8, table.offset + 40); // PKCS#7 header garbled
+    for (const b of [badLength, badDer]) {
+      assert.throws(
+        () => readEmbeddedSignature(b),
+        (e) => isWinrescueError(e) && e.code === 'pe.badSignature',
+      );
+      const v = verifyAuthenticode(b);
+      assert.equal(v.trusted, false);
+      assert.ok(
+        v.reasons.some((r) => r.includes('embedded signature unreadable')),
+        v.reasons.join('; '),
+      );
+    }
+    // Directory entry pointing past the end of the file: the image itself is bad.
+    const outside = signed.slice(0, table.offset + 16);
+    assert.throws(
+      () => authenticodeDigest(outside, 'sha256'),
+      (e) => isWinrescueError(e) && e.code === 'pe.badImage',
+    );
+    assert.ok(checkPe(outside).some((f) => f.problem === 'certificateTableOutside'));
+  } finally {
+    t.cleanup();
+  }
+});
 
 test('embedded Microsoft roots: SHA-1 fingerprints as published, computed by openssl', () => {
   for (const r of MICROSOFT_ROOTS) {
