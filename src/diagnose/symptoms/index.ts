@@ -1,0 +1,4 @@
+export type { Symptom, SymptomKind } from './types.js';
+export { parseSymptomText, normalisePath, cleanConsoleText, foldForMatch } from './parse-text.js';
+export { snapPath, snapPathDetailed, ocrDistance, type SnappedPath } from './snap-path.js';
+export { readSerialLog } from './serial-log.js';
