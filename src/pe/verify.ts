@@ -54,6 +54,8 @@ export interface VerifyOptions {
    * up in when it has no valid embedded signature.
    */
   readonly catalogs?: readonly (Uint8Array | Catalog)[];
+  /** Time the validity periods are reported against (notes only, never fatal); default now. */
+  readonly at?: Date;
 }
 
 export interface AuthenticodeVerdict {
@@ -103,7 +105,7 @@ interface SignerCheck {
 }
 
 /** The PKCS#7 layer shared by embedded signatures and catalogs. */
-function checkSigner(sd: ParsedSignedData, anchors: pkijs.Certificate[]): SignerCheck {
+function checkSigner(sd: ParsedSignedData, anchors: pkijs.Certificate[], at: Date): SignerCheck {
   const reasons: string[] = [];
   const notes: string[] = [];
   const cert = findSignerCertificate(sd.signer, sd.certificates);
@@ -135,7 +137,7 @@ function checkSigner(sd: ParsedSignedData, anchors: pkijs.Certificate[]): Signer
     if (!sigOk) reasons.push('signature over the signed attributes does not verify with the signer key');
     signatureValid = attrsOk && sigOk;
   }
-  const chain = buildChain(cert, sd.certificates, anchors, new Date());
+  const chain = buildChain(cert, sd.certificates, anchors, at);
   reasons.push(...chain.reasons);
   if (chain.outsideValidity.length)
     notes.push(`outside validity period now: ${chain.outsideValidity.join('; ')}`);
@@ -186,7 +188,7 @@ export function verifyAuthenticode(bytes: Uint8Array, options: VerifyOptions = {
     const computed = alg ? authenticodeDigest(bytes, alg) : null;
     const digestMatches =
       computed !== null && Buffer.from(computed).equals(Buffer.from(embedded.indirect.digest));
-    const s = checkSigner(embedded.signedData, anchors);
+    const s = checkSigner(embedded.signedData, anchors, options.at ?? new Date());
     const r = [...s.reasons];
     if (!alg) r.unshift(`unknown digest algorithm ${embedded.indirect.algorithmOid}`);
     else if (!digestMatches)
@@ -212,7 +214,7 @@ export function verifyAuthenticode(bytes: Uint8Array, options: VerifyOptions = {
   for (const catBytes of options.catalogs ?? []) {
     let v: AuthenticodeVerdict | null;
     try {
-      v = catalogVerdict(bytes, catBytes, anchors);
+      v = catalogVerdict(bytes, catBytes, anchors, options.at ?? new Date());
     } catch (e) {
       if (!isWinrescueError(e) || e.code === 'pe.badImage') throw e;
       reasons.push(`catalog unreadable: ${e.message}`);
@@ -232,13 +234,14 @@ function catalogVerdict(
   bytes: Uint8Array,
   catBytes: Uint8Array | Catalog,
   anchors: pkijs.Certificate[],
+  at: Date,
 ): AuthenticodeVerdict | null {
   const cat = catBytes instanceof Uint8Array ? parseCatalog(catBytes) : catBytes;
   for (const alg of ['sha256', 'sha1'] as const) {
     const d = authenticodeDigest(bytes, alg);
     const m = findMember(cat, d);
     if (!m) continue;
-    const s = checkSigner(cat.signedData, anchors);
+    const s = checkSigner(cat.signedData, anchors, at);
     return {
       signed: true,
       source: 'catalog',

@@ -44,6 +44,15 @@ test(
       assert.equal(v.chainValid, true, `${name}: ${v.reasons.join('; ')}`);
       assert.equal(v.trusted, true, name);
       assert.match(v.rootSubject ?? '', /CN=Microsoft Root Certificate Authority 2010$/, name);
+      // Validity periods are reported, never fatal: expired by now, but not at the countersigned timestamp
+      // osslsigncode reads from the signature.
+      assert.ok(v.notes.length > 0, `${name}: its signing certificate has expired by now`);
+      const stamped = new Date(/Timestamp time: (.+ GMT)/.exec(o.output)![1]!);
+      assert.deepEqual(
+        verifyAuthenticode(bytes, { at: stamped }).notes,
+        [],
+        `${name} at ${stamped.toISOString()}`,
+      );
       // osslsigncode names the same signer.
       assert.ok(o.output.includes(`Subject: ${v.signerSubject}`), `${name}: signer ${v.signerSubject}`);
       // Without Microsoft's roots nothing anchors the chain.

@@ -175,3 +175,21 @@ test(
     );
   },
 );
+
+test('property: any cut past the headers is a truncation; any zeroed section is zero-filled', () => {
+  const b = buildPe({ name: 'q.sys', kind: 'driver', version: '5.6.7.8', textSize: 20000 });
+  const h = parsePe(b);
+  fc.assert(
+    fc.property(fc.integer({ min: h.sizeOfHeaders, max: b.length - 1 }), (cut) => {
+      const kinds = checkPe(b.subarray(0, cut)).map((f) => f.problem);
+      assert.ok(kinds.includes('sectionOutside'), `cut at ${cut}: ${kinds.join(',')}`);
+    }),
+    { numRuns: 60 },
+  );
+  for (const s of h.sections) {
+    const z = b.slice();
+    z.fill(0, s.pointerToRawData, s.pointerToRawData + s.sizeOfRawData);
+    const kinds = checkPe(z).map((f) => f.problem);
+    assert.ok(kinds.includes('zeroFilled'), `${s.name}: ${kinds.join(',')}`);
+  }
+});
