@@ -140,7 +140,7 @@ function checkSigner(sd: ParsedSignedData, anchors: pkijs.Certificate[], at: Dat
   const chain = buildChain(cert, sd.certificates, anchors, at);
   reasons.push(...chain.reasons);
   if (chain.outsideValidity.length)
-    notes.push(`outside validity period now: ${chain.outsideValidity.join('; ')}`);
+    notes.push(`outside validity period at ${at.toISOString()}: ${chain.outsideValidity.join('; ')}`);
   return {
     signatureValid,
     chainValid: chain.valid,
@@ -211,10 +211,14 @@ export function verifyAuthenticode(bytes: Uint8Array, options: VerifyOptions = {
     };
     if (embeddedVerdict.trusted) return embeddedVerdict;
   }
+  // Catalog members hash the same image bytes: compute each algorithm once for all catalogs.
+  const digests = options.catalogs?.length
+    ? (['sha256', 'sha1'] as const).map((a) => [a, authenticodeDigest(bytes, a)] as const)
+    : [];
   for (const catBytes of options.catalogs ?? []) {
     let v: AuthenticodeVerdict | null;
     try {
-      v = catalogVerdict(bytes, catBytes, anchors, options.at ?? new Date());
+      v = catalogVerdict(digests, catBytes, anchors, options.at ?? new Date());
     } catch (e) {
       if (!isWinrescueError(e) || e.code === 'pe.badImage') throw e;
       reasons.push(`catalog unreadable: ${e.message}`);
@@ -231,14 +235,13 @@ export function verifyAuthenticode(bytes: Uint8Array, options: VerifyOptions = {
 }
 
 function catalogVerdict(
-  bytes: Uint8Array,
+  digests: readonly (readonly [DigestAlgorithm, Uint8Array])[],
   catBytes: Uint8Array | Catalog,
   anchors: pkijs.Certificate[],
   at: Date,
 ): AuthenticodeVerdict | null {
   const cat = catBytes instanceof Uint8Array ? parseCatalog(catBytes) : catBytes;
-  for (const alg of ['sha256', 'sha1'] as const) {
-    const d = authenticodeDigest(bytes, alg);
+  for (const [alg, d] of digests) {
     const m = findMember(cat, d);
     if (!m) continue;
     const s = checkSigner(cat.signedData, anchors, at);
