@@ -16,6 +16,8 @@ check osslsigncode osslsigncode
 check openssl openssl
 check xz xz-utils
 /usr/bin/python3 -c 'import pyvhdi' >/dev/null 2>&1 || need+=(python3-libvhdi)
+[ -f /usr/share/unifont/unifont.hex ] || need+=(unifont)
+[ -f /usr/share/fonts/X11/100dpi/helvR12.pcf.gz ] || need+=(xfonts-100dpi)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing Debian packages: ${need[*]} (run as root, or: sudo apt-get install -y ${need[*]})" >&2

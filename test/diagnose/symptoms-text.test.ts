@@ -243,3 +243,15 @@ test('snapPath: OCR-damaged names snap to the fixture tree; unrelated names do n
   );
   assert.equal(snapPath('\\x', []), null);
 });
+
+test('codes are snapped to the knowledge base only across look-alike digits, and only when unambiguous', () => {
+  assert.equal(parseSymptomText('Status: 0xc0009102').stopCode, 0xc0000102); // 0↔9
+  assert.equal(parseSymptomText('Status: 0xc0e001dc').stopCode, 0xc000014c); // 0↔e, 4↔d
+  assert.equal(parseSymptomText('Status: 0xc000221').stopCode, 0xc0000221); // a merged zero
+  assert.equal(parseSymptomText('Status: 0xc000000e').stopCode, 0xc000000e); // a real code, left alone
+  assert.equal(parseSymptomText('Status: 0xc0000034').stopCode, 0xc0000034);
+  assert.equal(parseSymptomText('Status: 0xc0000103').stopCode, 0xc0000103); // 3 is no look-alike of 2
+  assert.ok(
+    parseSymptomText('Status: 0xc0009102').confidence < parseSymptomText('Status: 0xc0000102').confidence,
+  );
+});

@@ -2,7 +2,54 @@
 // Screen texts: ../shared/docs/REFERENCE.md §3 — "match case-insensitively on (Status|Error code):\s*0x[0-9a-f]{8}
 // and File:\s*(\\\S+)", made tolerant here of what OCR does to them (O/0, I/l/1/|, S/5, B/8, case, wrapped lines).
 
+import { STOP_CODES } from '../stop-codes.js';
 import type { Symptom, SymptomKind } from './types.js';
+
+/** Hex digits a blurred or noisy screen turns into one another; a code one such slip from a known code is that code. */
+const DIGIT_LOOKALIKES: ReadonlyArray<readonly [string, string]> = [
+  ['0', '9'],
+  ['0', '8'],
+  ['0', '6'],
+  ['0', 'd'],
+  ['0', 'e'],
+  ['0', 'c'],
+  ['8', 'b'],
+  ['6', 'b'],
+  ['1', '7'],
+  ['1', '4'],
+  ['4', 'd'],
+  ['2', '7'],
+  ['c', 'e'],
+  ['5', '6'],
+  ['3', '8'],
+];
+
+function lookalike(a: string, b: string): boolean {
+  return DIGIT_LOOKALIKES.some(([x, y]) => (a === x && b === y) || (a === y && b === x));
+}
+
+/**
+ * Look-alike digits a known code may differ by and still be taken for it. Two, because the 8×16 font under blur
+ * reads 0xc000014c as 0xc0e001dc (0→e, 4→d); a third slip is too many to be sure.
+ */
+const MAX_DIGIT_SLIPS = 2;
+
+/** A code that is not in the knowledge base but a look-alike digit or two away from exactly one that is. */
+function snapToKnownCode(code: number): number | null {
+  if (STOP_CODES.has(code)) return null;
+  const h = code.toString(16).padStart(8, '0');
+  const near = [...STOP_CODES.keys()].filter((k) => {
+    const kh = k.toString(16).padStart(8, '0');
+    let diff = 0;
+    for (let i = 0; i < 8; i++) {
+      if (kh[i] === h[i]) continue;
+      if (!lookalike(kh[i] as string, h[i] as string)) return false;
+      diff++;
+    }
+    return diff >= 1 && diff <= MAX_DIGIT_SLIPS;
+  });
+  return near.length === 1 ? (near[0] as number) : null;
+}
 
 /** An NTSTATUS is 8 hex digits after 0x. */
 const STATUS_DIGITS = 8;
@@ -78,7 +125,7 @@ function decodeCode(raw: string): { code: number; corrections: number; used: num
   skipSpace();
   // "0x" prefix: OCR gives 0x, Ox, ox, Qx, 0×, 0 x, or drops the 0.
   const zero = s[i];
-  if (zero !== undefined && '0OoQ'.includes(zero)) {
+  if (zero !== undefined && '0OoQéèøØ@6'.includes(zero)) {
     if (zero !== '0') corrections++;
     i++;
     skipSpace();
@@ -102,13 +149,25 @@ function decodeCode(raw: string): { code: number; corrections: number; used: num
     digits += mapped;
     corrections++;
   }
+  if (digits.length === STATUS_DIGITS - 1) {
+    // OCR merges runs of zeros ("0xc000221"): accept the one known code that a single inserted 0 gives.
+    const known = new Set<number>();
+    for (let k = 1; k < digits.length; k++) {
+      const c = parseInt(digits.slice(0, k) + '0' + digits.slice(k), 16) >>> 0;
+      if (STOP_CODES.has(c)) known.add(c);
+    }
+    if (known.size !== 1) return null;
+    return { code: [...known][0] as number, corrections: corrections + 2, used: i };
+  }
   if (digits.length !== STATUS_DIGITS) return null;
   const first = digits[0] as string;
   if (first !== 'c' && SEVERITY_C_LOOKALIKES.has(first === '0' ? 'o' : first)) {
     digits = 'c' + digits.slice(1);
     corrections++;
   }
-  return { code: parseInt(digits, 16) >>> 0, corrections, used: i };
+  const code = parseInt(digits, 16) >>> 0;
+  const snapped = snapToKnownCode(code);
+  return { code: snapped ?? code, corrections: corrections + (snapped === null ? 0 : 2), used: i };
 }
 
 const CODE_LABEL = /(?:status|error\s*c[o0]de|st[o0]p\s*c[o0]de)\s*[:;.,]?/gi;
@@ -152,6 +211,43 @@ const EXTENSION_FIXES: ReadonlyArray<readonly [RegExp, string]> = [
   [/\.(?:mui|mu1)$/i, '.mui'],
 ];
 
+/** Directory names on every boot path: an OCR'd segment this close to one is that one. */
+const KNOWN_SEGMENTS = [
+  'Windows',
+  'System32',
+  'drivers',
+  'config',
+  'DriverStore',
+  'FileRepository',
+  'WinSxS',
+];
+/** Same length, at most this many letters differ (case aside). */
+const MAX_SEGMENT_SLIPS = 2;
+const MIN_SEGMENT_LENGTH = 6;
+
+/** Fix the letters of a well-known directory name that OCR got wrong, keeping the case it read elsewhere. */
+function fixKnownSegments(p: string): string {
+  const parts = p.split('\\');
+  for (let i = 1; i < parts.length - 1; i++) {
+    const seg = parts[i] as string;
+    for (const known of KNOWN_SEGMENTS) {
+      if (known.length !== seg.length || known.length < MIN_SEGMENT_LENGTH) continue;
+      let slips = 0;
+      for (let k = 0; k < seg.length; k++) if (seg[k]?.toLowerCase() !== known[k]?.toLowerCase()) slips++;
+      if (slips === 0 || slips > MAX_SEGMENT_SLIPS) continue;
+      let fixed = '';
+      for (let k = 0; k < seg.length; k++) {
+        const a = seg[k] as string;
+        const b = known[k] as string;
+        fixed += a.toLowerCase() === b.toLowerCase() ? a : b;
+      }
+      parts[i] = fixed;
+      break;
+    }
+  }
+  return parts.join('\\');
+}
+
 /** Normalise an OCR'd path: separators, spaces, extension. Keeps the letters' case as read. */
 export function normalisePath(raw: string): string {
   let p = raw.trim().replace(/[/|¥₩]/g, '\\');
@@ -160,12 +256,13 @@ export function normalisePath(raw: string): string {
   p = p.replace(/[.,;:'"`)\]]+$/, '');
   if (!p.startsWith('\\')) p = '\\' + p;
   for (const [re, ext] of EXTENSION_FIXES) {
-    if (re.test(p)) {
-      p = p.replace(re, ext);
+    const m = re.exec(p);
+    if (m) {
+      if (m[0].toLowerCase() !== ext) p = p.slice(0, m.index) + ext;
       break;
     }
   }
-  return p;
+  return fixKnownSegments(p);
 }
 
 /** On a one-line rendering the next field follows the path after a single space. */
@@ -225,17 +322,19 @@ function findInfo(lines: readonly string[]): string | null {
   return null;
 }
 
-function detectKind(folded: string): SymptomKind {
+function detectKind(text: string, folded: string): SymptomKind {
   const has = (k: string): boolean => folded.includes(foldForMatch(k));
   const bootManager =
     Number(has('Windows Boot Manager')) +
     Number(has('Windows failed to start')) +
     Number(has('ENTER=OS Selection') || has('ENTER=Continue')) +
-    Number(has('Insert your Windows installation disc'));
+    Number(has('Insert your Windows installation disc')) +
+    // The field labels alone tell the screens apart when OCR has garbled the prose around them.
+    Number(/(^|\n)\s*status\s*[:;]/i.test(text));
   const recovery =
     Number(has('needs to be repaired')) +
     Number(has('Press Esc for recovery') || has('Press Enter to try again')) +
-    Number(has('Error code')) +
+    Number(/(^|\n)\s*error\s*c[o0]de\s*[:;]/i.test(text)) +
     Number(has('Startup Settings'));
   if (bootManager === 0 && recovery === 0) return 'unknown';
   return bootManager >= recovery ? 'boot-manager' : 'recovery';
@@ -247,7 +346,7 @@ export function parseSymptomText(text: string): Symptom {
   const lines = clean.split('\n');
   const code = findCode(clean);
   const path = findPath(lines);
-  const kind = detectKind(foldForMatch(clean));
+  const kind = detectKind(clean, foldForMatch(clean));
   let confidence = 1;
   if (!code) confidence *= 0.5;
   else {

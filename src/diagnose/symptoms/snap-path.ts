@@ -11,6 +11,16 @@ const MAX_RELATIVE_DISTANCE = 0.3;
 /** …but always allow this much, so short names survive one slip. */
 const MIN_ALLOWED_DISTANCE = 1;
 
+/** Small enough never to outweigh a real edit (paths are far shorter than 1 / CASE_TIEBREAK). */
+const CASE_TIEBREAK = 0.001;
+
+function caseMismatches(a: string, b: string): number {
+  if (a.length !== b.length) return 0;
+  let n = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) n++;
+  return n;
+}
+
 const GROUP_OF = new Map<string, number>();
 CONFUSION_GROUPS.forEach((g, i) => {
   for (const c of g) GROUP_OF.set(c, i);
@@ -65,10 +75,12 @@ export function snapPathDetailed(ocrPath: string, candidates: Iterable<string>):
   let best: SnappedPath | null = null;
   for (const candidate of candidates) {
     const c = candidate.replace(/\//g, '\\');
-    const limit = best ? Math.min(best.distance, allowed) : allowed;
-    const d = ocrDistance(want, c.startsWith('\\') ? c : '\\' + c, limit);
+    const limit: number = best ? Math.min(best.distance, allowed) : allowed;
+    const full = c.startsWith('\\') ? c : '\\' + c;
+    // NTFS compares names case-insensitively; among equal matches the one spelt in the OCR'd case wins.
+    const d: number = ocrDistance(want, full, limit) + caseMismatches(want, full) * CASE_TIEBREAK;
     if (d <= limit && (best === null || d < best.distance)) {
-      best = { path: c.startsWith('\\') ? c : '\\' + c, distance: d };
+      best = { path: full, distance: d };
       if (d === 0) break;
     }
   }
