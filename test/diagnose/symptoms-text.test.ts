@@ -255,3 +255,26 @@ test('codes are snapped to the knowledge base only across look-alike digits, and
     parseSymptomText('Status: 0xc0009102').confidence < parseSymptomText('Status: 0xc0000102').confidence,
   );
 });
+
+test('paths: a backslash read as a letter, a dropped dot, a stray quote are repaired without a disk', () => {
+  const p = (t: string): string | null => parseSymptomText(`File: ${t}\nStatus: 0xc0000102`).path;
+  assert.equal(p('\\Windows\\System32\\driversicng.sys'), '\\Windows\\System32\\drivers\\cng.sys');
+  assert.equal(p('\\‘Windows\\system32shal.dll'), '\\Windows\\system32\\hal.dll');
+  assert.equal(p('\\Windows\\System32\\drivers\\acpisys'), '\\Windows\\System32\\drivers\\acpi.sys');
+  assert.equal(p('\\Windows\\systen32\\winload.exe'), '\\Windows\\system32\\winload.exe');
+  assert.equal(p('\\Windows\\System32\\drivers\\CLFS.SYS'), '\\Windows\\System32\\drivers\\CLFS.SYS'); // case kept
+  assert.equal(p('\\Windows\\System32\\config\\SYSTEM'), '\\Windows\\System32\\config\\SYSTEM');
+  assert.equal(p('\\Boot\\BCD'), '\\Boot\\BCD');
+});
+
+test('paths: a run-together word is not split at a letter that may be its own', () => {
+  const p = (t: string): string | null => parseSymptomText(`File: ${t}\nStatus: 0xc0000102`).path;
+  assert.equal(p('\\Windowssystem32\\hal.dll'), '\\Windowssystem32\\hal.dll');
+  assert.equal(p('\\Windows\\System32\\DriverStore\\x.sys'), '\\Windows\\System32\\DriverStore\\x.sys');
+});
+
+test('paths: a stray capital in a well-known directory is fixed, uniform case is kept', () => {
+  const p = (t: string): string | null => parseSymptomText(`File: ${t}\nStatus: 0xc0000102`).path;
+  assert.equal(p('\\WIndows\\System32\\drivers\\volmgr.sys'), '\\Windows\\System32\\drivers\\volmgr.sys');
+  assert.equal(p('\\WINDOWS\\system32\\drivers\\x.sys'), '\\WINDOWS\\system32\\drivers\\x.sys');
+});

@@ -234,7 +234,13 @@ function fixKnownSegments(p: string): string {
       if (known.length !== seg.length || known.length < MIN_SEGMENT_LENGTH) continue;
       let slips = 0;
       for (let k = 0; k < seg.length; k++) if (seg[k]?.toLowerCase() !== known[k]?.toLowerCase()) slips++;
-      if (slips === 0 || slips > MAX_SEGMENT_SLIPS) continue;
+      if (slips === 0) {
+        // Same letters: keep an all-upper or all-lower spelling (both occur), fix a stray capital (WIndows).
+        const uniform = seg === seg.toUpperCase() || seg === seg.toLowerCase();
+        if (!uniform && seg !== known) parts[i] = known;
+        break;
+      }
+      if (slips > MAX_SEGMENT_SLIPS) continue;
       let fixed = '';
       for (let k = 0; k < seg.length; k++) {
         const a = seg[k] as string;
@@ -246,6 +252,39 @@ function fixKnownSegments(p: string): string {
     }
   }
   return parts.join('\\');
+}
+
+/** Directory names after which OCR tends to read the following backslash as a letter (`driversicng.sys`). */
+const SPLITTABLE_DIRS = ['drivers', 'system32', 'windows', 'config'];
+const BACKSLASH_AS_LETTER = 'il1|s';
+/** The rest must still be a plausible file name, not just a suffix of a longer directory name. */
+const MIN_SPLIT_REST = 3;
+
+function splitRunTogether(p: string): string {
+  const parts = p.split('\\');
+  const out: string[] = [];
+  for (const seg of parts) {
+    const lower = seg.toLowerCase();
+    const dir = SPLITTABLE_DIRS.find(
+      (d) =>
+        lower.startsWith(d) &&
+        lower.length >= d.length + 1 + MIN_SPLIT_REST &&
+        // 's' only after a digit: after a word it may be the word going on (Windowssystem32 is a lost backslash).
+        BACKSLASH_AS_LETTER.replace(/s$/, /\d$/.test(d) ? 's' : '').includes(lower[d.length] as string),
+    );
+    if (dir) out.push(seg.slice(0, dir.length), seg.slice(dir.length + 1));
+    else out.push(seg);
+  }
+  return out.join('\\');
+}
+
+/** `acpisys` → `acpi.sys`: the dot is the glyph OCR drops most. */
+function fixMissingDot(p: string): string {
+  const cut = p.lastIndexOf('\\');
+  const name = p.slice(cut + 1);
+  if (name.includes('.')) return p;
+  const m = /^(.{2,})(sys|exe|dll|efi)$/i.exec(name);
+  return m ? p.slice(0, cut + 1) + m[1] + '.' + m[2] : p;
 }
 
 /** Normalise an OCR'd path: separators, spaces, extension. Keeps the letters' case as read. */
@@ -262,7 +301,7 @@ export function normalisePath(raw: string): string {
       break;
     }
   }
-  return fixKnownSegments(p);
+  return fixMissingDot(fixKnownSegments(splitRunTogether(p.replace(/\\[‘’'`"]+/g, '\\'))));
 }
 
 /** On a one-line rendering the next field follows the path after a single space. */
