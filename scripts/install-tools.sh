@@ -15,6 +15,7 @@ check sfdisk fdisk
 check osslsigncode osslsigncode
 check openssl openssl
 check xz xz-utils
+check objdump binutils
 /usr/bin/python3 -c 'import pyvhdi' >/dev/null 2>&1 || need+=(python3-libvhdi)
 [ -f /usr/share/unifont/unifont.hex ] || need+=(unifont)
 [ -f /usr/share/fonts/X11/100dpi/helvR12.pcf.gz ] || need+=(xfonts-100dpi)
