@@ -91,6 +91,8 @@ test('typical OCR damage is corrected', () => {
     ['Status: Oxc0000102', 0xc0000102],
     ['Status: 0xcOOOOl02', 0xc0000102],
     ['Status: 0x c000 0102', 0xc0000102],
+    ['Status: 0 xc0000102', 0xc0000102],
+    ['Status: @xceo00ldc', 0xc000014c],
     ['STATUS: 0XC000007B', 0xc000007b],
     ['Error code: 0xc00OO428', 0xc0000428],
     ['Error c0de: 0xeOOOO22I', 0xc0000221],

@@ -125,7 +125,12 @@ function decodeCode(raw: string): { code: number; corrections: number; used: num
   skipSpace();
   // "0x" prefix: OCR gives 0x, Ox, ox, Qx, 0×, 0 x, or drops the 0.
   const zero = s[i];
-  if (zero !== undefined && '0OoQéèøØ@6'.includes(zero)) {
+  // Before the x anything round is the 0: the 8×16 font's dotted zero comes back as 9, 6, e, @ or é.
+  if (
+    zero !== undefined &&
+    '0OoQéèøØ@69eD'.includes(zero) &&
+    'xX×*%'.includes(s.slice(i + 1).trimStart()[0] ?? '')
+  ) {
     if (zero !== '0') corrections++;
     i++;
     skipSpace();
