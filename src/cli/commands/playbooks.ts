@@ -4,56 +4,28 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { PlaybookOptions, PlaybookResult } from '../../api/playbooks.js';
 import { EXIT_OK, EXIT_PROBLEMS, printJson, printLines, runCommand, warn } from '../output.js';
 import { partitionOption } from './stat.js';
+import { writeOptions, writingFlags, type WriteCliOptions } from './write.js';
 
-interface PlaybookCliOptions {
-  journal?: string;
-  dryRun?: boolean;
+interface PlaybookCliOptions extends WriteCliOptions {
+  /** A dirty hive whose logs cannot be replayed (not an NTFS risk). */
   force?: boolean;
-  forceDirtyLog?: boolean;
-  forceHibernated?: boolean;
-  forceDirtyVolume?: boolean;
-  forceDamaged?: boolean;
-  partition?: number;
   memorySize?: number;
-  json?: boolean;
 }
 
 function shared(cmd: Command): Command {
-  return cmd
-    .argument('<disk>', 'disk image (raw, VHD, VHDX) or block device; written through its undo journal')
-    .option('--journal <path>', 'undo journal (default DISK.winrescue-undo; required for a block device)')
-    .option('--dry-run', 'show the plan; write nothing')
-    .option(
-      '--force',
-      'write a dirty hive whose transaction logs cannot be replayed (their changes are lost)',
-    )
-    .option(
-      '--force-dirty-log',
-      'write although $LogFile holds transactions Windows has not applied (they are lost)',
-    )
-    .option(
-      '--force-hibernated',
-      'write although Windows is hibernated (the hibernated session must then never resume)',
-    )
-    .option('--force-dirty-volume', 'write although the volume is marked for chkdsk')
-    .option('--force-damaged', 'write although our check finds structural problems (they may get worse)')
-    .option('--json', 'one JSON document on stdout');
+  return writingFlags(
+    cmd
+      .argument('<disk>', 'disk image (raw, VHD, VHDX) or block device; written through its undo journal')
+      .option(
+        '--force',
+        'write a dirty hive whose transaction logs cannot be replayed (their changes are lost)',
+      ),
+  );
 }
 
 function apiOptions(o: PlaybookCliOptions): PlaybookOptions {
-  const ntfsForce = {
-    ...(o.forceDirtyLog ? { dirtyLog: true } : {}),
-    ...(o.forceHibernated ? { hibernated: true } : {}),
-    ...(o.forceDirtyVolume ? { dirtyVolume: true } : {}),
-  };
-  return {
-    ...(o.journal !== undefined ? { journalPath: o.journal } : {}),
-    ...(o.dryRun ? { dryRun: true } : {}),
-    ...(o.force ? { force: true } : {}),
-    ...(o.forceDamaged ? { forceDamaged: true } : {}),
-    ...(o.partition !== undefined ? { partition: o.partition } : {}),
-    ...(Object.keys(ntfsForce).length > 0 ? { ntfsForce } : {}),
-  };
+  const { force: ntfsForce, ...rest } = writeOptions(o);
+  return { ...rest, ...(o.force ? { force: true } : {}), ...(ntfsForce ? { ntfsForce } : {}) };
 }
 
 function shown(v: unknown): string {

@@ -6,7 +6,7 @@ import { WinrescueError } from '../../errors.js';
 import { EXIT_OK, EXIT_PROBLEMS, printJson, printLines, runCommand, warn } from '../output.js';
 import { partitionOption } from './stat.js';
 
-interface WriteCliOptions {
+export interface WriteCliOptions {
   partition?: number;
   journal?: string;
   dryRun?: boolean;
@@ -19,10 +19,16 @@ interface WriteCliOptions {
 
 const DISK_HELP = 'disk image (raw, VHD, VHDX) or block device; written through its undo journal';
 
-/** The options every writing command shares. */
+/** put, mv, mkdir, rm: a volume to change, and the options of every command that writes a disk. */
 function writing(cmd: Command): Command {
+  return writingFlags(
+    cmd.option('--partition <n>', 'volume to change (1-based, as inspect lists them)', partitionOption),
+  );
+}
+
+/** The options every command that writes a disk shares (also the playbooks): journal, dry run, named risks. */
+export function writingFlags(cmd: Command): Command {
   return cmd
-    .option('--partition <n>', 'volume to change (1-based, as inspect lists them)', partitionOption)
     .option('--journal <path>', 'undo journal (default DISK.winrescue-undo; required for a block device)')
     .option('--dry-run', 'show what would change; write nothing')
     .option(
@@ -38,7 +44,7 @@ function writing(cmd: Command): Command {
     .option('--json', 'one JSON document on stdout');
 }
 
-function writeOptions(o: WriteCliOptions): NtfsWriteOptions {
+export function writeOptions(o: WriteCliOptions): NtfsWriteOptions {
   const force = {
     ...(o.forceDirtyLog ? { dirtyLog: true } : {}),
     ...(o.forceHibernated ? { hibernated: true } : {}),
