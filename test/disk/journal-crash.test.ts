@@ -4,7 +4,6 @@
 // every trial `undo` must bring the image back to its original sha256.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BlockDevice } from '../../src/disk/block-device.js';
@@ -13,6 +12,7 @@ import { openVhd } from '../../src/disk/vhd/index.js';
 import { openVhdx } from '../../src/disk/vhdx/index.js';
 import { undo } from '../../src/api/undo.js';
 import { REPO_ROOT } from '../helpers/testdata.js';
+import { childCommand as startChild, killAfterAnnouncement } from '../helpers/child.js';
 import { run, sha256, sha256File, tempDir } from '../helpers/tools.js';
 import { PowerLoss, PowerLossFile, SimStorage, World, copyImage, rng } from './journal-helpers.js';
 
@@ -37,53 +37,9 @@ before(async () => {
   run('qemu-img', ['convert', '-f', 'raw', '-O', 'vpc', '-o', 'force_size=on', raw, vhd]);
   base.set('vhd-dynamic', vhd);
   const child = join(REPO_ROOT, 'test', 'disk', 'journal-child.ts');
-  try {
-    const esbuild = (await import('esbuild' as string)) as {
-      build(o: Record<string, unknown>): Promise<unknown>;
-    };
-    const out = join(work.dir, 'child.mjs');
-    await esbuild.build({
-      entryPoints: [child],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      outfile: out,
-      logLevel: 'silent',
-    });
-    childCommand = [out];
-  } catch {
-    childCommand = ['--import', 'tsx', child];
-  }
+  childCommand = await startChild(child, work.dir);
 });
 after(() => work?.cleanup());
-
-/** Runs the child until it has announced write `killAfter` (then waits `delayMs`) and SIGKILLs it. */
-function killedWriter(path: string, seed: number, count: number, killAfter: number, delayMs: number) {
-  return new Promise<{ killed: boolean }>((resolve, reject) => {
-    const child = spawn(process.execPath, [...childCommand, path, String(seed), String(count)], {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    let sent = false;
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const lines = out.split('\n').filter((l) => /^\d+$/.test(l));
-      if (!sent && lines.length > killAfter) {
-        sent = true;
-        setTimeout(() => child.kill('SIGKILL'), delayMs);
-      }
-    });
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      if (signal === 'SIGKILL') resolve({ killed: true });
-      else if (code === 0) resolve({ killed: false });
-      else reject(new Error(`child failed (${code}): ${err}`));
-    });
-  });
-}
 
 test('SIGKILL at 50 random points of a multi-write sequence: undo restores the original sha256 every time', async (t) => {
   const random = rng(20261124);
@@ -98,8 +54,8 @@ test('SIGKILL at 50 random points of a multi-write sequence: undo restores the o
     const original = await sha256File(path);
     const killAfter = Math.floor(random() * COUNT);
     const delay = Math.floor(random() * 4);
-    const r = await killedWriter(path, 1000 + n, COUNT, killAfter, delay);
-    if (r.killed) killed++;
+    if (await killAfterAnnouncement(childCommand, [path, String(1000 + n), String(COUNT)], killAfter, delay))
+      killed++;
     const where = `trial ${n} (${kind}, killed after write ${killAfter} + ${delay} ms)`;
     if (existsSync(`${path}.winrescue-undo`)) {
       const report = await undo(path);

@@ -4,13 +4,13 @@
 // and a run that is not interrupted leaves a volume that sleuthkit reads as the scenario wrote it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { JournaledDevice, JournaledFile, undoJournal } from '../../../src/disk/journal/index.js';
 import { openNtfsWriter } from '../../../src/fs/ntfs/write/index.js';
 import { undo } from '../../../src/api/undo.js';
 import { REPO_ROOT } from '../../helpers/testdata.js';
+import { childCommand as startChild, killAfterAnnouncement } from '../../helpers/child.js';
 import { sha256, sha256File, tempDir } from '../../helpers/tools.js';
 import { PowerLoss, PowerLossFile, SimStorage, World, rng } from '../../disk/journal-helpers.js';
 import { buildVolume, inodeOf } from './volumes.js';
@@ -24,52 +24,9 @@ before(async () => {
   work = tempDir('winrescue-ntfs-crash-');
   volume = buildVolume({ sizeMiB: 16, small: true });
   const child = join(REPO_ROOT, 'test', 'fs', 'ntfs', 'write-crash-child.ts');
-  try {
-    // A bundle starts in ~50 ms where tsx needs ~1 s: esbuild comes with tsx.
-    const esbuild = (await import('esbuild' as string)) as {
-      build(o: Record<string, unknown>): Promise<unknown>;
-    };
-    const out = join(work.dir, 'child.mjs');
-    await esbuild.build({
-      entryPoints: [child],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      outfile: out,
-      logLevel: 'silent',
-    });
-    childCommand = [out];
-  } catch {
-    childCommand = ['--import', 'tsx', child];
-  }
+  childCommand = await startChild(child, work.dir);
 });
 after(() => work?.cleanup());
-
-function killedWriter(path: string, seed: number, killAfter: number, delayMs: number): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...childCommand, path, String(seed)], {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    let sent = false;
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (!sent && out.split('\n').filter((l) => /^\d+$/.test(l)).length > killAfter) {
-        sent = true;
-        setTimeout(() => child.kill('SIGKILL'), delayMs);
-      }
-    });
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      if (signal === 'SIGKILL') resolve(true);
-      else if (code === 0) resolve(false);
-      else reject(new Error(`child failed (${code}): ${err}`));
-    });
-  });
-}
 
 test('SIGKILL at 50 random points of a multi-file NTFS write: undo restores the original every time', async (t) => {
   const original = await sha256File(volume);
@@ -82,7 +39,8 @@ test('SIGKILL at 50 random points of a multi-file NTFS write: undo restores the 
     // Kill after any announced step (or before the first: -1 means as soon as the child has started writing).
     const killAfter = Math.floor(random() * CRASH_STEPS) - 1;
     const delay = Math.floor(random() * 30);
-    if (await killedWriter(path, 100 + n, Math.max(0, killAfter), delay)) killed++;
+    if (await killAfterAnnouncement(childCommand, [path, String(100 + n)], Math.max(0, killAfter), delay))
+      killed++;
     const where = `trial ${n} (killed after step ${killAfter} + ${delay} ms)`;
     if (existsSync(`${path}.winrescue-undo`)) {
       const r = await undo(path);
