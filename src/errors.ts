@@ -89,6 +89,7 @@ export const UPPER_CODES = [
   'pe.badImage',
   'pe.badSignature', // an Authenticode signature or catalog that cannot be parsed (PKCS#7, certificate table)
   'diagnose.badInput',
+  'demo.badSample', // the bundled sample disk is missing, or does not match its manifest
   'repair.noCandidate',
   'repair.refused',
   'azure.request',
