@@ -4,6 +4,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { WinrescueError, isWinrescueError } from '../errors.js';
 import type { BlockDevice, ImageFile } from './block-device.js';
 import { FileDevice, ImageFileHandle } from './file-device.js';
+import { isHttpUrl, openRemoteDisk } from './http/index.js';
 import {
   JournaledDevice,
   JournaledFile,
@@ -24,6 +25,8 @@ export interface OpenDiskOptions {
    * first. `path` defaults to DISK.winrescue-undo; a block device requires it.
    */
   journal?: { path?: string };
+  /** http(s) URLs only: may the remote disk be written (the CLI's --allow-write)? Default: the CLI flag. */
+  allowWrite?: boolean;
 }
 
 export interface OpenedDisk {
@@ -39,6 +42,14 @@ export interface OpenedDisk {
 const MAX_PARENT_DEPTH = 32;
 
 export async function openDisk(path: string, options: OpenDiskOptions = {}): Promise<OpenedDisk> {
+  // A page blob or disk SAS URL: `path` of the result is the URL without its SAS.
+  if (isHttpUrl(path)) {
+    return openRemoteDisk(path, {
+      readOnly: options.journal ? false : (options.readOnly ?? true),
+      ...(options.journal ? { journal: options.journal } : {}),
+      ...(options.allowWrite !== undefined ? { allowWrite: options.allowWrite } : {}),
+    });
+  }
   if (options.journal) return openAt(path, false, 0, options.journal);
   return openAt(path, options.readOnly ?? true, 0);
 }
