@@ -4,6 +4,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { WinrescueError } from '../errors.js';
 import { findLogSiblings } from '../registry/log/index.js';
+import type { NtfsVolume } from '../fs/ntfs/index.js';
 import type { OpenVolumeOptions } from './open-volume.js';
 
 /** The largest hive Windows loads is 2 GiB; real SYSTEM hives are tens of MB. Above this is not a hive. */
@@ -101,31 +102,8 @@ async function readFromDisk(
   const { openVolume } = await import('./open-volume.js');
   const opened = await openVolume(spec.file, { ...options, readOnly: true });
   try {
-    const vol = opened.volume;
-    const ref = await vol.lookup(spec.innerPath);
-    const st = await vol.stat(ref.record);
-    if (st.type === 'dir') {
-      throw new WinrescueError('cli.usage', `${label} is a directory, not a hive file`, {
-        path: spec.innerPath,
-      });
-    }
-    checkSize(label, st.size);
-    const primary = await vol.readFile(spec.innerPath);
-    const parts = spec.innerPath.split(/[\\/]+/).filter((p) => p !== '');
-    const name = parts.pop() ?? '';
-    const dir = '/' + parts.join('/');
-    const warnings = [...opened.warnings];
-    const names: string[] = [];
-    const parent = await vol.lookup(dir);
-    for await (const entry of vol.readdir(parent.record)) names.push(entry.name);
-    const logs: HiveLog[] = [];
-    for (const logName of findLogSiblings(names, name)) {
-      try {
-        logs.push({ name: logName, bytes: await vol.readFile(`${dir}/${logName}`) });
-      } catch (e) {
-        warnings.push(`cannot read transaction log ${logName}: ${(e as Error).message}`);
-      }
-    }
+    const { primary, logs, warnings } = await readHiveOnVolume(opened.volume, spec.innerPath, label);
+    warnings.unshift(...opened.warnings);
     return {
       kind: 'disk',
       label,
@@ -139,6 +117,37 @@ async function readFromDisk(
   } finally {
     await opened.close();
   }
+}
+
+/** A hive and its transaction logs read from an open NTFS volume (the logs are the siblings Windows names). */
+export async function readHiveOnVolume(
+  vol: NtfsVolume,
+  innerPath: string,
+  label: string,
+): Promise<{ primary: Uint8Array; logs: HiveLog[]; warnings: string[] }> {
+  const ref = await vol.lookup(innerPath);
+  const st = await vol.stat(ref.record);
+  if (st.type === 'dir') {
+    throw new WinrescueError('cli.usage', `${label} is a directory, not a hive file`, { path: innerPath });
+  }
+  checkSize(label, st.size);
+  const primary = await vol.readFile(innerPath);
+  const parts = innerPath.split(/[\\/]+/).filter((p) => p !== '');
+  const name = parts.pop() ?? '';
+  const dir = '/' + parts.join('/');
+  const warnings: string[] = [];
+  const names: string[] = [];
+  const parent = await vol.lookup(dir);
+  for await (const entry of vol.readdir(parent.record)) names.push(entry.name);
+  const logs: HiveLog[] = [];
+  for (const logName of findLogSiblings(names, name)) {
+    try {
+      logs.push({ name: logName, bytes: await vol.readFile(`${dir}/${logName}`) });
+    } catch (e) {
+      warnings.push(`cannot read transaction log ${logName}: ${(e as Error).message}`);
+    }
+  }
+  return { primary, logs, warnings };
 }
 
 /** Reads the hive and its logs; nothing is replayed or judged here. */

@@ -26,7 +26,12 @@ export interface LoadedHive {
 
 /** Reads a hive and, when it is dirty, replays its logs in memory as Windows would on load. */
 export async function loadHive(spec: string, options: OpenVolumeOptions = {}): Promise<LoadedHive> {
-  const source = await readHiveSource(spec, options);
+  return loadHiveFromSource(await readHiveSource(spec, options));
+}
+
+/** The hive as Windows would load it: a dirty one replayed in memory from its logs when they allow. */
+export function loadHiveFromSource(source: HiveSource): LoadedHive {
+  const spec = source.label;
   const warnings = [...source.warnings];
   let bytes = source.primary;
   let dirty = false;

@@ -10,6 +10,7 @@ import { registerWrite } from './commands/write.js';
 import { registerUndo } from './commands/undo.js';
 import { registerBcd } from './commands/bcd.js';
 import { registerPlaybooks } from './commands/playbooks.js';
+import { registerDiagnose } from './commands/diagnose.js';
 import { EXIT_INPUT, printJson } from './output.js';
 
 export function buildProgram(): Command {
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerUndo(program);
   registerBcd(program);
   registerPlaybooks(program);
+  registerDiagnose(program);
   return program;
 }
 

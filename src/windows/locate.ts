@@ -75,7 +75,7 @@ async function exists(vol: NtfsVolume, path: string): Promise<boolean> {
 
 async function fatHas(dev: BlockDevice, path: string, warnings: string[]): Promise<boolean> {
   try {
-    const fat = await openFat(dev);
+    const fat = await openFat(dev, { readOnly: true });
     const found = (await fat.lookup(path)) !== null;
     if (!found) warnings.push(`the EFI System partition has no ${path}`);
     return found;

@@ -30,11 +30,16 @@ export class FatTable {
     readonly geometry: FatBootSector,
     /** Raw bytes of each FAT copy, indexed by copy number (unused copies may be empty). */
     readonly bytes: Uint8Array[],
+    /** Keep only this copy (a read-only open). */
+    onlyCopy?: number,
   ) {
     this.type = geometry.type;
-    this.copies = geometry.mirrored
-      ? Array.from({ length: geometry.numFats }, (_, i) => i)
-      : [geometry.activeFat];
+    this.copies =
+      onlyCopy !== undefined
+        ? [onlyCopy]
+        : geometry.mirrored
+          ? Array.from({ length: geometry.numFats }, (_, i) => i)
+          : [geometry.activeFat];
   }
 
   get maxCluster(): number {

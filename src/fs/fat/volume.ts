@@ -35,6 +35,11 @@ const READ_CHUNK = 4 << 20;
 export interface OpenFatOptions {
   /** Write even to a volume marked dirty (not cleanly unmounted): see docs/formats/fat.md for what that risks. */
   readonly force?: boolean;
+  /**
+   * Read the active FAT copy only (half the bytes, no copy comparison): for readers that must touch little of a
+   * disk, such as diagnose. Writing is then refused.
+   */
+  readonly readOnly?: boolean;
 }
 
 export interface FatStat {
@@ -117,11 +122,12 @@ export class FatVolume {
       );
     }
     const bytes: Uint8Array[] = [];
+    const first = g.mirrored ? 0 : g.activeFat;
     for (let c = 0; c < g.numFats; c++) {
-      const used = g.mirrored || c === g.activeFat;
+      const used = options.readOnly ? c === first : g.mirrored || c === g.activeFat;
       bytes.push(used ? await device.read(g.fatOffset + c * fatBytes, fatBytes) : new Uint8Array(0));
     }
-    const fat = new FatTable(g, bytes);
+    const fat = new FatTable(g, bytes, options.readOnly ? first : undefined);
     const mismatched = new Set(fat.disagreements(Number.MAX_SAFE_INTEGER));
     return new FatVolume(device, g, fat, boot, options, mismatched);
   }
@@ -396,7 +402,7 @@ export class FatVolume {
   }
 
   private checkWritable(): void {
-    if (this.device.readOnly) {
+    if (this.device.readOnly || this.options.readOnly) {
       throw new WinrescueError('disk.readOnly', `${this.device.description} is open read-only`, {
         structure: 'fat.volume',
       });

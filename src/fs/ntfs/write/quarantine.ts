@@ -7,20 +7,15 @@
 // concepts/file_record.html, concepts/fixup.html, files/bitmap.html.
 import { WinrescueError, isWinrescueError } from '../../../errors.js';
 import { setU16 } from '../../../util/bytes.js';
-import { parseAttribute, ATTR_END } from '../attribute.js';
 import { parseFileName } from '../attributes/file-name.js';
-import { le16, le32 } from '../le.js';
-import type { DataRun } from '../runlist.js';
+import { le16 } from '../le.js';
+import { salvageRecord } from '../salvage.js';
 import { I30Editor } from './index-insert.js';
 import { FIRST_USER_RECORD, loadMftBitmap, setRecordUsed } from './mft-bitmap.js';
 import type { WriterCore } from './names.js';
 import { emptyRecord } from './new-record.js';
 
-const USA_OFFSET_FIELD = 4;
-const USA_COUNT_FIELD = 6;
-const STRIDE = 512;
 const MAX_SEQUENCE = 0xffff;
-const MAX_ATTRIBUTES = 512;
 
 export interface QuarantineReport {
   readonly record: number;
@@ -29,33 +24,6 @@ export interface QuarantineReport {
   readonly clustersFreed: number;
   /** Clusters the record's runlists name that another record also claims: left allocated. */
   readonly clustersKeptShared: number;
-}
-
-/** Runs of every non-resident attribute that still parses in the record bytes (fixups restored unchecked). */
-export function salvageRuns(raw: Uint8Array, n: number, totalClusters: number): DataRun[] {
-  const b = raw.slice();
-  if (b[0] !== 0x46 || b[1] !== 0x49 || b[2] !== 0x4c || b[3] !== 0x45) return [];
-  const usa = le16(b, USA_OFFSET_FIELD);
-  const count = le16(b, USA_COUNT_FIELD);
-  if (count !== b.length / STRIDE + 1 || usa + count * 2 > STRIDE) return [];
-  for (let i = 1; i < count; i++) {
-    b[i * STRIDE - 2] = b[usa + i * 2]!;
-    b[i * STRIDE - 1] = b[usa + i * 2 + 1]!;
-  }
-  const used = Math.min(le32(b, 24), b.length);
-  const runs: DataRun[] = [];
-  let off = le16(b, 20);
-  for (let k = 0; k < MAX_ATTRIBUTES && off + 8 <= used && le32(b, off) !== ATTR_END; k++) {
-    try {
-      const a = parseAttribute(b, off, used, { base: 0, record: n, totalClusters });
-      if (a.nonResident && !a.nonResident.runlistError) runs.push(...a.nonResident.runs);
-      off += a.length;
-    } catch (e) {
-      if (isWinrescueError(e)) break;
-      throw e;
-    }
-  }
-  return runs;
 }
 
 export async function quarantineRecord(w: WriterCore, n: number): Promise<QuarantineReport> {
@@ -90,7 +58,7 @@ export async function quarantineRecord(w: WriterCore, n: number): Promise<Quaran
     }
   }
   const raw = await vol.readMftBytes(n, 1);
-  const own = salvageRuns(raw, n, total);
+  const own = salvageRecord(raw, n, total).runs;
   const clusters = await w.loadBitmap();
   let freed = 0;
   let shared = 0;
