@@ -3,6 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  symlinkSync,
   copyFileSync,
   openSync,
   readFileSync,
@@ -304,4 +305,57 @@ test('scripts/make-demo.ts --check: the committed assets agree with each other a
   const doc = JSON.parse(r.stdout) as { ok: boolean; items: { check: string; ok: boolean }[] };
   assert.equal(doc.ok, true);
   assert.ok(doc.items.length >= 12);
+});
+
+test('compiled to dist/ and run by plain node (as installed), extractSample still finds demo/', () => {
+  const pkg = join(tmp.dir, 'pkg');
+  run('mkdir', ['-p', pkg]);
+  symlinkSync(DEMO_DIR, join(pkg, 'demo'));
+  writeFileSync(join(pkg, 'package.json'), '{"type":"module"}');
+  run(join(REPO_ROOT, 'node_modules', '.bin', 'tsc'), [
+    ...['--outDir', join(pkg, 'dist'), '--rootDir', join(REPO_ROOT, 'src')],
+    ...['--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext'],
+    ...[
+      '--strict',
+      '--skipLibCheck',
+      '--types',
+      'node',
+      '--typeRoots',
+      join(REPO_ROOT, 'node_modules', '@types'),
+    ],
+    join(REPO_ROOT, 'src', 'demo', 'index.ts'),
+  ]);
+  const script =
+    "import { extractSample } from './dist/demo/index.js';" +
+    'const s = await extractSample(process.argv[2]); console.log(JSON.stringify({ disk: s.disk, sha256: s.manifest.disk.sha256 }));';
+  writeFileSync(join(pkg, 'run.mjs'), script);
+  const r = runStatus('node', [join(pkg, 'run.mjs'), join(pkg, 'out')]);
+  assert.equal(r.status, 0, r.stderr);
+  const got = JSON.parse(r.stdout) as { disk: string; sha256: string };
+  assert.equal(got.disk, join(pkg, 'out', 'demo-disk.vhd'));
+  assert.equal(got.sha256, sample.manifest.disk.sha256);
+  assert.equal(statSync(got.disk).size, sample.manifest.disk.size);
+  rmSync(pkg, { recursive: true, force: true });
+});
+
+test('extractSample also takes a gzip sample (compressed here by Debian gzip)', async () => {
+  const m = sample.manifest;
+  const dir = join(tmp.dir, 'gzip-sample');
+  run('mkdir', ['-p', dir]);
+  for (const f of [m.screenshot.file, m.trustRoot.file]) copyFileSync(join(DEMO_DIR, f), join(dir, f));
+  const gz = run('gzip', ['-1', '-c', sample.disk]);
+  writeFileSync(join(dir, 'disk.vhd.gz'), gz);
+  const json = JSON.parse(readFileSync(join(DEMO_DIR, 'manifest.json'), 'utf8')) as Doc;
+  json.disk = {
+    ...json.disk,
+    file: 'disk.vhd.gz',
+    compression: 'gzip',
+    compressedSize: gz.length,
+    compressedSha256: sha256(gz),
+  };
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(json));
+  const got = await extractSample(join(tmp.dir, 'gzip-out'), { sampleDir: dir, diskName: 'x.vhd' });
+  assert.equal(await sha256File(got.disk), m.disk.sha256);
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(join(tmp.dir, 'gzip-out'), { recursive: true, force: true });
 });
