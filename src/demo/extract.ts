@@ -3,11 +3,12 @@
 // the paths `winrescue demo` works on. The committed assets are never written.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createBrotliDecompress, createGunzip } from 'node:zlib';
 import type { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { WinrescueError } from '../errors.js';
 import { parseSampleManifest, type SampleManifest } from './manifest.js';
 
@@ -96,28 +97,31 @@ async function inflateSparse(
   const fh = await open(out, 'w');
   let at = 0;
   try {
-    const stream = createReadStream(source).pipe(decompressor(m.compression));
-    try {
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        if (at + chunk.length > m.size) {
-          stream.destroy();
-          throw badSample(`${source} decompresses to more than the manifest's ${m.size} bytes`, {
-            offset: at,
-            expected: m.size,
-            actual: at + chunk.length,
-          });
+    // pipeline: a read error or a decompression error ends the loop instead of leaving it waiting.
+    await pipeline(
+      createReadStream(source),
+      decompressor(m.compression),
+      async (chunks: AsyncIterable<Buffer>) => {
+        for await (const chunk of chunks) {
+          if (at + chunk.length > m.size) {
+            throw badSample(`${source} decompresses to more than the manifest's ${m.size} bytes`, {
+              offset: at,
+              expected: m.size,
+              actual: at + chunk.length,
+            });
+          }
+          hash.update(chunk);
+          if (!chunk.equals(ZEROS.subarray(0, chunk.length))) await fh.write(chunk, 0, chunk.length, at);
+          at += chunk.length;
         }
-        hash.update(chunk);
-        if (!chunk.equals(ZEROS.subarray(0, chunk.length))) await fh.write(chunk, 0, chunk.length, at);
-        at += chunk.length;
-      }
-    } catch (e) {
+      },
+    ).catch((e: unknown) => {
       if (e instanceof WinrescueError) throw e;
       throw badSample(`${source} cannot be decompressed (${m.compression}): ${(e as Error).message}`, {
         offset: at,
         cause: e,
       });
-    }
+    });
     // Trailing zeros were skipped: the length comes from truncate, the bytes read back as zeros.
     await fh.truncate(at);
   } finally {
@@ -136,11 +140,26 @@ export async function extractSample(destDir: string, options: ExtractOptions = {
   const screenshot = await checkedAsset(dir, manifest.screenshot.file, manifest.screenshot.sha256);
   const trustRoot = await checkedAsset(dir, manifest.trustRoot.file, manifest.trustRoot.sha256);
 
+  const compressed = join(dir, manifest.disk.file);
+  const onDisk = await stat(compressed).catch((e: unknown) => {
+    throw badSample(`the sample disk ${compressed} cannot be read`, { path: compressed, cause: e });
+  });
+  if (onDisk.size !== manifest.disk.compressedSize) {
+    // A Git LFS pointer or a partial download: say so before unpacking anything.
+    throw badSample(
+      `the sample disk ${compressed} is ${onDisk.size} bytes, its manifest says ${manifest.disk.compressedSize}`,
+      {
+        path: compressed,
+        expected: manifest.disk.compressedSize,
+        actual: onDisk.size,
+      },
+    );
+  }
   await mkdir(destDir, { recursive: true });
   const disk = join(destDir, options.diskName ?? 'demo-disk.vhd');
   let got: { size: number; sha256: string };
   try {
-    got = await inflateSparse(join(dir, manifest.disk.file), disk, manifest.disk);
+    got = await inflateSparse(compressed, disk, manifest.disk);
   } catch (e) {
     await rm(disk, { force: true });
     if (e instanceof WinrescueError) throw e;

@@ -250,9 +250,16 @@ test('extractSample refuses a sample that does not match its manifest, and leave
   await expectBad((j) => (j.screenshot.sha256 = 'f'.repeat(64)));
   await expectBad((j) => (j.disk.file = '../disk.vhd.br'));
   await expectBad((j) => (j.manifestVersion = 2));
-  // A truncated compressed file.
+  // A truncated compressed file: caught by its size, or (size believed) by the decompressor.
   const full = readFileSync(join(DEMO_DIR, m.disk.file));
-  writeFileSync(join(copy, m.disk.file), full.subarray(0, full.length >> 1));
+  const half = full.subarray(0, full.length >> 1);
+  writeFileSync(join(copy, m.disk.file), half);
+  await expectBad(() => {});
+  await expectBad((j) => (j.disk.compressedSize = half.length));
+  // Same size, bytes garbled in the middle: brotli's decoder or the sha256 says no.
+  const garbled = Buffer.from(full);
+  for (let at = full.length >> 1, i = 0; i < 64; i++) garbled[at + i] = garbled[at + i]! ^ 0x5a;
+  writeFileSync(join(copy, m.disk.file), garbled);
   await expectBad(() => {});
 });
 
