@@ -21,7 +21,10 @@ import type { DiskSpec } from '../test/fixtures/index.js';
 import { FACTORY_VERSION } from '../test/fixtures/factory.js';
 import { renderScreen, type ScreenCase } from '../test/diagnose/screens/screens.js';
 
-/** The smallest Windows volume the factory fills without running out of room, and realistic enough. */
+/**
+ * A 64 MiB Windows volume: the compressed size depends on the files (about 4 MB), hardly on the volume size, and
+ * 64 MiB keeps a realistic NTFS geometry (4 KiB clusters, 1 KiB records) with room for a repair's writes.
+ */
 const SPEC: DiskSpec = { gen: 2, flavour: 'synthetic', sizeMiB: 64 };
 /**
  * disk.sys: a boot-start storage driver (Start=0 in the synthetic SYSTEM hive) whose record is also its WinSxS
