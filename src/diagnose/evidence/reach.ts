@@ -119,7 +119,7 @@ export async function reachFile(vol: NtfsVolume, path: string): Promise<Reach> {
         status: 'structure',
         fault: {
           kind: 'dangling-index-entry',
-          record: hit.record,
+          record: parent.record,
           code: 'ntfs.badIndex',
           detail: `the entry "${hit.entry.name}" in directory record ${parent.record} names record ${hit.record} sequence ${hit.sequence}, but that record ${base.inUse ? `has sequence ${base.sequence}` : 'is not in use'}`,
         },

@@ -21,8 +21,21 @@ export function parseAttributeList(v: Uint8Array, record?: number): AttributeLis
   while (off + ENTRY_HEADER <= v.length) {
     const type = u32(v, off);
     const length = u16(v, off + 4);
-    // Windows pads the value; a zero type or length ends the list.
-    if (type === 0 || length === 0) break;
+    // Windows pads the value with zeros: a zero type ends the list. A real entry (non-zero type) of length 0
+    // is damage — stopping there would silently drop every attribute the rest of the list names.
+    if (type === 0) break;
+    if (length === 0) {
+      throw new WinrescueError(
+        'ntfs.badAttribute',
+        `$ATTRIBUTE_LIST entry at +${off} (type 0x${type.toString(16)}) has length 0`,
+        {
+          structure: 'ntfs.attributeList',
+          record,
+          expected: `${ENTRY_HEADER}..${v.length - off}`,
+          actual: 0,
+        },
+      );
+    }
     const nameLength = u8(v, off + 6);
     const nameOffset = u8(v, off + 7);
     if (length < ENTRY_HEADER || off + length > v.length || nameOffset + nameLength * 2 > length) {
