@@ -178,6 +178,6 @@ export function conclude(symptom: Symptom | null, files: readonly ExaminedFile[]
   const summary =
     cause === 'healthy'
       ? `no damage found in the ${files.length} boot files examined${named ? `; ${named.path} is intact` : ''}`
-      : `${cause} on ${primary!.path}: ${primary!.evidence}`;
+      : `${primary!.path}: ${primary!.evidence}`;
   return { stopCode, file, cause, findings, plan, nextSteps, summary };
 }

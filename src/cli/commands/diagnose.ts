@@ -94,7 +94,10 @@ export function formatDiagnosis(r: DiagnoseReport, disk: string | undefined): st
   }
   if (r.diskSize !== null) {
     const counts = new Map<string, number>();
-    for (const f of r.files) counts.set(f.verdict, (counts.get(f.verdict) ?? 0) + 1);
+    for (const f of r.files) {
+      const k = f.verdict === 'missing' && f.optional ? 'optional absent' : f.verdict;
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
     lines.push(
       `examined ${r.files.length} boot files (${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}), ` +
         `read ${size(r.bytesRead)} of ${size(r.diskSize)} (${((100 * r.bytesRead) / r.diskSize).toFixed(2)}%)`,
