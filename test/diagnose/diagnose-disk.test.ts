@@ -12,6 +12,7 @@ import type { Injection } from '../fixtures/inject.js';
 import { icat } from '../fixtures-factory/oracles.js';
 import { hivexExport } from '../registry/reg-parse.js';
 import { run, tempDir } from '../helpers/tools.js';
+import { sharedSkip } from '../helpers/testdata.js';
 import { diagnose, type DiagnoseReport } from '../../src/api/diagnose.js';
 
 const DRIVER = '/Windows/System32/drivers/disk.sys';
@@ -280,3 +281,33 @@ test('broken attribute list of a boot-start driver with many hard links: corrupt
     cleanup();
   }
 });
+
+test(
+  'real flavour: the Microsoft drivers on the disk pass on the Microsoft roots; nothing present is flagged',
+  { skip: sharedSkip() },
+  async () => {
+    const disk = await buildDisk({ gen: 2, flavour: 'real' });
+    const r = await diagnose(disk.raw, trust);
+    // The Windows 7 SYSTEM hive of the real flavour names boot drivers the fixture tree does not carry: those are
+    // reported missing, and nothing else may be.
+    assert.deepEqual(
+      r.findings.filter((f) => f.problem !== 'missing'),
+      [],
+      JSON.stringify(r.findings.filter((f) => f.problem !== 'missing')),
+    );
+    assert.equal(r.cause, 'unknown');
+    const microsoft = disk.manifest.windows.tree.drivers.filter((d) => d.signedBy === 'microsoft');
+    assert.ok(microsoft.length >= 3);
+    for (const d of microsoft) {
+      const f = r.files.find((x) => winPath(x.path) === d.path.toUpperCase());
+      if (!f) continue; // amdi2c is demand-start, not on the boot path
+      assert.equal(f.verdict, 'ok', `${d.path}: ${f.evidence}`);
+      assert.match(f.signature?.root ?? '', /Microsoft/);
+      assert.equal(f.sha256, d.sha256);
+    }
+    assert.ok(
+      r.files.filter((x) => /Microsoft/.test(x.signature?.root ?? '')).length >= 2,
+      'at least two Microsoft-signed boot drivers examined',
+    );
+  },
+);
