@@ -97,12 +97,21 @@ export const UPPER_CODES = [
   'internal',
 ] as const;
 
+/** The Azure read side (docs/azure.md): ARM calls, credentials, and what a failed cleanup leaves behind. */
+export const AZURE_CODES = [
+  'azure.auth', // no usable credential, or ARM answered 401/403
+  'azure.notFound', // the VM, resource group or snapshot does not exist (ARM 404)
+  'azure.unsupported', // e.g. an unmanaged (storage-account VHD) OS disk
+  'azure.cleanup', // a snapshot or its access grant could not be removed: the message names it
+] as const;
+
 export type ErrorCode =
   | (typeof DISK_CODES)[number]
   | (typeof PARTITION_CODES)[number]
   | (typeof FS_CODES)[number]
   | (typeof REGISTRY_CODES)[number]
-  | (typeof UPPER_CODES)[number];
+  | (typeof UPPER_CODES)[number]
+  | (typeof AZURE_CODES)[number];
 
 /** Codes that mean "we could, but it would not be safe": exit 1 (refused), not 2 (bad input). */
 const REFUSAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([

@@ -171,7 +171,11 @@ test('retries end: a server that keeps answering 503 gives disk.http naming the 
 
 test('the block cache: a region read twice is fetched once; past the cache bound it is fetched again', async () => {
   proxy.reset();
-  const file = await HttpImageFile.open(vhdUrl, { cacheBytes: 256 * 1024, maxReadAhead: 0 });
+  const file = await HttpImageFile.open(vhdUrl, {
+    blockSize: 65536,
+    cacheBytes: 256 * 1024,
+    maxReadAhead: 0,
+  });
   try {
     const at = 3 * 1024 * 1024;
     await file.read(at, 4096);
