@@ -10,10 +10,10 @@ import { openNtfs, type NtfsVolume } from '../fs/ntfs/index.js';
 import { openFat, type FatVolume } from '../fs/fat/index.js';
 import { Hive } from '../registry/hive.js';
 import { readBcdStore } from '../bcd/store.js';
-import { parseCatalog, type Catalog } from '../pe/index.js';
 import { locateWindows, currentControlSet, architecture, type WindowsLocation } from '../windows/index.js';
 import { bootFileList, type BootFile } from '../windows/boot-files.js';
 import { reachFatFile, reachFile } from '../diagnose/evidence/reach.js';
+import { lazyCatalogs } from '../diagnose/evidence/catalogs.js';
 import {
   checkMachines,
   examineFile,
@@ -51,9 +51,6 @@ export interface DiagnoseReport extends Diagnosis {
   warnings: string[];
 }
 
-const CATROOT = '/Windows/System32/CatRoot/{F750E6C3-38EE-11D1-85E5-00C04FC295EE}';
-/** A real CatRoot holds a few thousand catalogs (~200 MB); the lookup reads no more than this. */
-const MAX_CATALOG_BYTES = 64 * 1024 * 1024;
 /** The machine field of images built for each PROCESSOR_ARCHITECTURE. */
 const MACHINES: Readonly<Record<string, number>> = { AMD64: 0x8664, X86: 0x14c, ARM64: 0xaa64 };
 const BCD_PATH_ELEMENT = 0x12000002;
@@ -105,38 +102,6 @@ function ntfsSource(vol: NtfsVolume, label: string): FileSource {
 
 function fatSource(fat: FatVolume, label: string): FileSource {
   return { label, reach: (p) => reachFatFile(fat, p) };
-}
-
-/** Catalogs of CatRoot, read once and only when a file's embedded signature does not settle it. */
-function lazyCatalogs(vol: NtfsVolume, warnings: string[]): () => Promise<readonly Catalog[]> {
-  let loaded: Promise<Catalog[]> | null = null;
-  const load = async (): Promise<Catalog[]> => {
-    const out: Catalog[] = [];
-    let dir;
-    try {
-      dir = await vol.lookup(CATROOT);
-    } catch (e) {
-      if (isWinrescueError(e)) return out;
-      throw e;
-    }
-    let budget = MAX_CATALOG_BYTES;
-    for await (const entry of vol.readdir(dir.record)) {
-      if (!/\.cat$/i.test(entry.name) || entry.isDir) continue;
-      if (entry.size > budget) {
-        warnings.push(`catalog lookup stopped after ${MAX_CATALOG_BYTES} bytes of CatRoot`);
-        break;
-      }
-      budget -= entry.size;
-      try {
-        out.push(parseCatalog(await (await vol.openStream(entry.record)).readAll()));
-      } catch (e) {
-        if (!isWinrescueError(e)) throw e;
-        warnings.push(`catalog ${entry.name} unreadable: ${e.message}`);
-      }
-    }
-    return out;
-  };
-  return () => (loaded ??= load());
 }
 
 interface Volumes {

@@ -21,6 +21,8 @@ export interface StructureFault {
   readonly kind: StructureFaultKind;
   /** The MFT record at fault (the file's, or the directory's for index faults). */
   readonly record: number | null;
+  /** A dangling entry's own record number: the free or reused record the directory still names. */
+  readonly entryRecord?: number;
   /** The reader's error code and message, as evidence. */
   readonly code: string;
   readonly detail: string;
@@ -120,6 +122,7 @@ export async function reachFile(vol: NtfsVolume, path: string): Promise<Reach> {
         fault: {
           kind: 'dangling-index-entry',
           record: parent.record,
+          entryRecord: hit.record,
           code: 'ntfs.badIndex',
           detail: `the entry "${hit.entry.name}" in directory record ${parent.record} names record ${hit.record} sequence ${hit.sequence}, but that record ${base.inUse ? `has sequence ${base.sequence}` : 'is not in use'}`,
         },
