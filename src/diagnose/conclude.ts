@@ -6,6 +6,18 @@
 import { formatStopCode, lookupStopCode } from './stop-codes.js';
 import type { Symptom } from './symptoms/types.js';
 import type { FileEvidence, FileVerdict } from './evidence/examine.js';
+import type { StructureFaultKind } from './evidence/reach.js';
+
+/**
+ * Faults confined to the file's own MFT record: quarantining the record removes them. Index and attribute-list
+ * faults reach into directories or extension records and need structure repair (chkdsk-like), not the file playbook.
+ */
+export const RECORD_FAULTS: ReadonlySet<StructureFaultKind> = new Set([
+  'torn-record',
+  'bad-record',
+  'bad-attribute',
+  'bad-runlist',
+]);
 
 export type Cause = 'corrupt-structure' | 'corrupt-file' | 'healthy' | 'unknown';
 
@@ -20,6 +32,8 @@ export interface Finding {
   readonly record: number | null;
   readonly names: readonly string[];
   readonly role: string;
+  /** For corrupt-structure: what NTFS found wrong. */
+  readonly fault?: StructureFaultKind;
 }
 
 export interface PlanStep {
@@ -69,6 +83,7 @@ function finding(f: ExaminedFile): Finding | null {
     record: f.record,
     names: f.names,
     role: f.role,
+    ...(f.structure ? { fault: f.structure.kind } : {}),
   };
 }
 
@@ -80,6 +95,15 @@ function planFor(f: Finding): PlanStep[] {
   const linked = twins.length > 0 ? ` (also named ${twins.join(', ')})` : '';
   switch (f.problem) {
     case 'corrupt-structure':
+      if (f.fault !== undefined && !RECORD_FAULTS.has(f.fault)) {
+        return [
+          {
+            action: 'check-disk',
+            target: f.path,
+            detail: `${f.fault}: the damage is in a directory index or an attribute list, not only in the file's record; it needs NTFS structure repair (chkdsk /f), which winrescue does not do yet`,
+          },
+        ];
+      }
       return [
         {
           action: 'quarantine-record',

@@ -241,12 +241,13 @@ test('faults injected into a boot-start driver: each confirmed independently, ea
       );
       const ev = r.files.find((x) => x.path === f.path)!;
       if (c.kind) assert.equal(ev.structure?.kind, c.kind, `${c.name}: ${f.evidence}`);
-      if (c.cause === 'corrupt-structure') {
+      if (c.kind === 'dangling-index-entry') {
+        // Index damage is not the file playbook's to fix: the plan says so instead of quarantining a free record.
+        assert.equal(r.plan[0]!.action, 'check-disk');
+      } else if (c.cause === 'corrupt-structure') {
         assert.deepEqual(r.plan.map((p) => p.action).slice(0, 2), ['quarantine-record', 'restore-file']);
-        if (c.kind !== 'dangling-index-entry') {
-          // The hard-link names survive in the damaged record: repair needs the WinSxS twin's name too.
-          assert.deepEqual([...f.names].sort(), [...before.names].sort(), `${c.name}: names`);
-        }
+        // The hard-link names survive in the damaged record: repair needs the WinSxS twin's name too.
+        assert.deepEqual([...f.names].sort(), [...before.names].sort(), `${c.name}: names`);
       } else {
         assert.deepEqual(r.plan.map((p) => p.action).slice(0, 2), ['rename-to-old', 'restore-file']);
       }
