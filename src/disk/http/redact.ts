@@ -6,9 +6,10 @@
 const QUERY_MARK = '?[SAS redacted]';
 
 /** Query parameters whose values are secrets wherever they appear in text (Azure SAS `sig`, some signed-URL schemes). */
-const SECRET_PARAMS = ['sig', 'signature', 'x-amz-signature', 'token', 'code', 'key'];
+const SECRET_PARAMS = ['sig', 'signature', 'x-amz-signature', 'token', 'key'];
 
-const SECRET_IN_TEXT = new RegExp(`([?&](?:${SECRET_PARAMS.join('|')})=)[^&\\s"'<>]+`, 'gi');
+/** A secret parameter wherever it starts: after ? or &, or loose in text (a URL cut at a space, a quoted query). */
+const SECRET_IN_TEXT = new RegExp(`((?:^|[?&\\s"'(,;])(?:${SECRET_PARAMS.join('|')})=)[^&\\s"'<>]+`, 'gi');
 
 /** True for the strings openDisk hands to the HTTP backend. */
 export function isHttpUrl(path: string): boolean {
