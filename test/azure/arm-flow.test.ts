@@ -292,13 +292,23 @@ test('the CLI: azure diagnose --read-disk --json with the screenshot and serial 
   assert.match(human.stderr, /revoking access/);
 
   console.log(`CLI --read-disk human: ${Date.now() - t0} ms`);
+  reset({});
+  const symptomOnly = await winrescueAsync(args, { env });
+  assert.equal(symptomOnly.status, 1, symptomOnly.stderr);
+  assert.match(
+    symptomOnly.stdout,
+    /^symptom: 0xC0000102 on \\Windows\\System32\\drivers\\cng\.sys \(serial text/m,
+  );
+  assert.match(symptomOnly.stdout, /add --read-disk/);
+  assert.deepEqual(arm.steps(), ['POST retrieveBootDiagnosticsData']);
+
   reset({ failRequest: 'grant' });
   const failed = await winrescueAsync([...args, '--read-disk', '--json'], { env });
   assert.equal(failed.status, 2);
   assert.equal((JSON.parse(failed.stdout) as { error: { code: string } }).error.code, 'azure.request');
   assert.equal(arm.snapshots.size, 0);
 
-  const all = [json, human, failed].map((r) => r.stdout + r.stderr).join('\n');
+  const all = [json, human, symptomOnly, failed].map((r) => r.stdout + r.stderr).join('\n');
   for (const sig of secrets) {
     for (const form of new Set([sig, encodeURIComponent(sig)])) assert.ok(!all.includes(form), 'SAS leaked');
   }

@@ -3,7 +3,6 @@
 // --allow-write that lets an http(s) DISK be written. Exit 0 healthy, 1 problems found, 2 bad input / Azure error.
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { AzureDiagnoseReport } from '../../azure/diagnose.js';
-import type { DiagnoseReport } from '../../api/diagnose.js';
 import { EXIT_OK, EXIT_PROBLEMS, printJson, printLines, runCommand, warn } from '../output.js';
 import { formatDiagnosis } from './diagnose.js';
 import { partitionOption } from './stat.js';
@@ -130,23 +129,29 @@ export function formatAzureDiagnosis(r: AzureDiagnoseReport): string[] {
     lines.push('no symptom to read and no disk read: nothing to conclude (try --read-disk)');
     return lines;
   }
-  const report: DiagnoseReport = r.disk ?? {
-    ...r.diagnosis,
-    disk: null,
-    symptom: r.symptom,
-    files: [],
-    generation: null,
-    bytesRead: 0,
-    reads: 0,
-    diskSize: null,
-    warnings: [],
-  };
-  lines.push(...formatDiagnosis(report, undefined));
+  if (r.disk !== null) lines.push(...formatDiagnosis(r.disk, undefined));
+  else lines.push(...formatSymptomOnly(r));
   if (r.diskSize !== null && r.snapshot !== null) {
     lines.push(
       `fetched ${mib(r.bytesRead)} of the ${mib(r.diskSize)} disk over SAS (${(100 * (r.fraction ?? 0)).toFixed(3)}%); ` +
         `snapshot ${r.snapshot.name} ${r.snapshot.kept ? 'kept (access revoked)' : 'deleted'}`,
     );
   }
+  return lines;
+}
+
+/** Without the disk: what the screen or log said, and what that alone concludes. */
+function formatSymptomOnly(r: AzureDiagnoseReport): string[] {
+  const d = r.diagnosis!;
+  const s = r.symptom;
+  const lines: string[] = [];
+  if (s) {
+    lines.push(
+      `symptom: ${d.stopCode ?? 'no stop code read'}${s.path ? ` on ${s.path}` : ''} (${s.kind} text, confidence ${s.confidence.toFixed(2)})`,
+    );
+  }
+  lines.push(`cause:   ${d.cause}: ${d.summary}`);
+  for (const n of d.nextSteps) lines.push(`next: ${n}`);
+  lines.push('next: add --read-disk to examine the OS disk itself (over a read-only SAS on a snapshot)');
   return lines;
 }
