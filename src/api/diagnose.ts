@@ -44,6 +44,8 @@ export interface DiagnoseReport extends Diagnosis {
   /** Every boot file examined, in load order, with its verdict. */
   files: ReportedFile[];
   generation: 1 | 2 | null;
+  /** PROCESSOR_ARCHITECTURE of the install (AMD64, x86, ARM64), from SYSTEM; null when unreadable. */
+  architecture: string | null;
   /** Bytes read from the disk, and its virtual size: the diagnosis touches a small fraction. */
   bytesRead: number;
   reads: number;
@@ -232,6 +234,7 @@ export async function diagnose(
       symptom,
       files: [],
       generation: null,
+      architecture: null,
       bytesRead: 0,
       reads: 0,
       diskSize: null,
@@ -249,9 +252,9 @@ export async function diagnose(
     if (!vols.windows) {
       throw new WinrescueError(
         'windows.notFound',
-        `${diskPath}: no readable NTFS volume with a Windows install`,
+        `${opened.path}: no readable NTFS volume with a Windows install`,
         {
-          path: diskPath,
+          path: opened.path,
         },
       );
     }
@@ -259,13 +262,15 @@ export async function diagnose(
     let system: Hive | null = null;
     let controlSet: string | null = null;
     let machine: number | null = null;
+    let arch: string | null = null;
     try {
       const read = await readHiveOnVolume(vol, '/Windows/System32/config/SYSTEM', 'SYSTEM');
-      const loaded = loadHiveFromSource({ kind: 'disk', label: 'SYSTEM', file: diskPath, ...read });
+      const loaded = loadHiveFromSource({ kind: 'disk', label: 'SYSTEM', file: opened.path, ...read });
       warnings.push(...loaded.warnings);
       system = loaded.hive;
       controlSet = currentControlSet(system).current;
-      machine = MACHINES[architecture(system, controlSet).toUpperCase()] ?? null;
+      arch = architecture(system, controlSet);
+      machine = MACHINES[arch.toUpperCase()] ?? null;
     } catch (e) {
       if (!isWinrescueError(e)) throw e;
       warnings.push(`SYSTEM hive unusable (${e.message}): boot-start drivers and NLS files not listed`);
@@ -316,10 +321,12 @@ export async function diagnose(
     }
     return {
       ...conclude(symptom, files),
-      disk: diskPath,
+      // The opened path: for a SAS URL, the redacted one.
+      disk: opened.path,
       symptom,
       files,
       generation: where.generation,
+      architecture: arch,
       bytesRead: device.bytesRead,
       reads: device.reads,
       diskSize: device.size,

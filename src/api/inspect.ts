@@ -40,7 +40,8 @@ export async function inspect(path: string): Promise<InspectResult> {
     const table = await readPartitions(dev);
     const warnings = [...disk.warnings, ...table.warnings];
     const result: InspectResult = {
-      path,
+      // The opened path: for a SAS URL, the redacted one.
+      path: disk.path,
       format: disk.format,
       virtualSize: dev.size,
       sectorSize: dev.sectorSize,
