@@ -3,3 +3,9 @@ export { openNtfsWriter, NtfsWriter, filetime, type OpenNtfsWriterOptions } from
 export type { NtfsWriteForce } from './safety.js';
 export { ClusterBitmap, mergeRuns, splitRuns } from './cluster-bitmap.js';
 export type { QuarantineReport } from './quarantine.js';
+export {
+  LIKE_ATTRIBUTE_MASK,
+  type FileLike,
+  type WriteFileOptions,
+  type WriteFileReport,
+} from './file-like.js';

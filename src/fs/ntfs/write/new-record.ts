@@ -122,19 +122,25 @@ export const FILE_ATTRIBUTES_NEW_FILE = FILE_ATTRIBUTE.ARCHIVE;
 /** Directories carry this in $FILE_NAME (and index entries): "has an $I30 index". */
 export const FILE_NAME_DIRECTORY = FILE_ATTRIBUTE.DUP_FILE_NAME_INDEX_PRESENT;
 
-/** Attributes of a new record: $STANDARD_INFORMATION, $FILE_NAME, then empty $DATA or an empty $I30 root. */
+/**
+ * Attributes of a new record: $STANDARD_INFORMATION, $FILE_NAME, then empty $DATA or an empty $I30 root, and a
+ * resident $SECURITY_DESCRIPTOR (attribute id 3; the record sorts it before $DATA) when one is given.
+ */
 export function newRecordAttributes(
   fn: Uint8Array,
   si: Uint8Array,
   isDirectory: boolean,
   indexBlockSize: number,
   clusterSize: number,
+  securityDescriptor: Uint8Array | null = null,
 ): Uint8Array[] {
-  return [
+  const attrs = [
     residentAttribute(ATTR.STANDARD_INFORMATION, '', 0, si),
     residentAttribute(ATTR.FILE_NAME, '', 1, fn, true),
     isDirectory
       ? residentAttribute(ATTR.INDEX_ROOT, '$I30', 2, emptyIndexRoot(indexBlockSize, clusterSize))
       : residentAttribute(ATTR.DATA, '', 2, new Uint8Array(0)),
   ];
+  if (securityDescriptor) attrs.push(residentAttribute(ATTR.SECURITY_DESCRIPTOR, '', 3, securityDescriptor));
+  return attrs;
 }

@@ -13,6 +13,15 @@ import { I30Editor } from './index-insert.js';
 import { applyWrites, planMftExtension } from './mft-extend.js';
 import { renamePath, unlinkPath } from './names.js';
 import { quarantineRecord, type QuarantineReport } from './quarantine.js';
+import {
+  existingFileReport,
+  readFileLike,
+  resolveLike,
+  type FileLike,
+  type NewFileIdentity,
+  type WriteFileOptions,
+  type WriteFileReport,
+} from './file-like.js';
 import { loadMftBitmap, pickFreeRecord, setRecordUsed, type MftBitmap } from './mft-bitmap.js';
 import {
   checkWin32Name,
@@ -199,9 +208,10 @@ export class NtfsWriter {
   /**
    * Replaces the content of the unnamed $DATA of an existing file. Resident when the value fits the record,
    * else non-resident: the clusters it had are kept (overwritten in place), extra clusters are allocated after
-   * its last one when free (else the first long-enough free stretch), surplus clusters are freed.
+   * its last one when free (else the first long-enough free stretch), surplus clusters are freed. A file that
+   * does not exist yet is created, with `options.like`'s attributes and security when given (file-like.ts).
    */
-  async writeFile(path: string, content: Uint8Array): Promise<void> {
+  async writeFile(path: string, content: Uint8Array, options: WriteFileOptions = {}): Promise<void> {
     const ref = await this.lookupOrNull(path);
     if (ref === null) {
       // Content that cannot be resident needs clusters: refuse before the file is created, not after.
@@ -219,18 +229,37 @@ export class NtfsWriter {
           },
         );
       }
-      const n = await this.create(path, false);
+      const made = await this.create(path, false, options.like);
       await this.reopen();
       if (content.length > 0) {
-        await this.replaceData(n, content, path);
+        await this.replaceData(made.record, content, path);
         await this.reopen();
       }
+      this.report({ ...made, created: true });
       return;
     }
     if (ref.isDir)
       throw new WinrescueError('ntfs.isADirectory', `${path} is a directory`, { path, record: ref.record });
     await this.replaceData(ref.record, content, path);
     await this.reopen();
+    this.report(existingFileReport(await this.vol.file(ref.record), path, options.like !== undefined));
+  }
+
+  /** What the last writeFile did (record, security chosen, what of `like` could not be honoured). */
+  get lastWrite(): WriteFileReport | null {
+    return this.lastReport;
+  }
+  /** Every warning writeFile gave during the writer's life, in order. */
+  readonly warnings: string[] = [];
+  private lastReport: WriteFileReport | null = null;
+  private report(r: WriteFileReport): void {
+    this.lastReport = r;
+    this.warnings.push(...r.warnings);
+  }
+
+  /** What a replacement made like record `record` copies (null when the record cannot be read). */
+  async fileLike(record: number): Promise<FileLike | null> {
+    return readFileLike(this.vol, record);
   }
 
   /** Creates directory `path` (its parent must exist). */
@@ -277,8 +306,12 @@ export class NtfsWriter {
     return si?.value ? (parseStandardInformation(si.value, parent.record).securityId ?? 0) : 0;
   }
 
-  /** A new empty file or directory: record, $I30 entry in the parent. Returns its record number. */
-  private async create(path: string, isDirectory: boolean): Promise<number> {
+  /** A new empty file or directory: record, $I30 entry in the parent. */
+  private async create(
+    path: string,
+    isDirectory: boolean,
+    like?: FileLike,
+  ): Promise<Omit<WriteFileReport, 'created'>> {
     const clean = path.replace(/\\/g, '/').replace(/\/+$/, '');
     const slash = clean.lastIndexOf('/');
     const name = clean.slice(slash + 1);
@@ -300,7 +333,12 @@ export class NtfsWriter {
         { path },
       );
     }
-    const securityId = await this.siblingSecurityId(parent, isDirectory);
+    const identity: NewFileIdentity | null =
+      like && !isDirectory
+        ? await resolveLike(this.vol, like, this.vol.recordSize, () => this.siblingSecurityId(parent, false))
+        : null;
+    const securityId = identity ? identity.securityId : await this.siblingSecurityId(parent, isDirectory);
+    const fileAttributes = identity ? identity.fileAttributes : FILE_ATTRIBUTES_NEW_FILE;
     await this.ensureFreeRecord();
     const clusters = await this.loadBitmap();
     const mftBits = await loadMftBitmap(this.vol);
@@ -312,11 +350,11 @@ export class NtfsWriter {
       time,
       allocatedSize: 0,
       dataSize: 0,
-      fileAttributes: isDirectory ? FILE_NAME_DIRECTORY : FILE_ATTRIBUTES_NEW_FILE,
+      fileAttributes: isDirectory ? FILE_NAME_DIRECTORY : fileAttributes,
       name,
       namespace: NAMESPACE_WIN32,
     });
-    const si = standardInformation(time, isDirectory ? 0 : FILE_ATTRIBUTES_NEW_FILE, securityId);
+    const si = standardInformation(time, isDirectory ? 0 : fileAttributes, securityId);
     const empty = emptyRecord(this.vol.recordSize, n, sequence, isDirectory);
     const attrs = newRecordAttributes(
       fn,
@@ -324,6 +362,7 @@ export class NtfsWriter {
       isDirectory,
       this.vol.boot.indexRecordSize,
       this.vol.clusterSize,
+      identity?.securityDescriptor ?? null,
     );
     const newRecord = rebuildRecord(empty, attrs, n);
     setU16(newRecord, RECORD_NEXT_ATTRIBUTE_ID_FIELD, attrs.length);
@@ -337,7 +376,12 @@ export class NtfsWriter {
     await editor.writeBlocks();
     await this.saveBitmap(clusters);
     await this.writeRecord(parent.record, parentRecord);
-    return n;
+    return {
+      record: n,
+      securityId,
+      securityDescriptorStored: identity?.securityDescriptor != null,
+      warnings: identity?.warnings ?? [],
+    };
   }
 
   /** Grows $MFT when every record is taken (see mft-extend.ts); the reader is reopened after. */
