@@ -92,6 +92,8 @@ export const UPPER_CODES = [
   'demo.badSample', // the bundled sample disk is missing, or does not match its manifest
   'repair.noCandidate',
   'repair.refused',
+  'repair.unsupported', // damage the file playbook cannot fix (directory index, attribute list): structure repair
+  'repair.needsConfirmation', // no TTY to ask and no --yes
   'azure.request',
   'cli.usage',
   'internal',
@@ -125,6 +127,8 @@ const REFUSAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'regf.dirty',
   'repair.refused',
   'repair.noCandidate',
+  'repair.unsupported',
+  'repair.needsConfirmation',
 ]);
 
 export interface ErrorDetails {

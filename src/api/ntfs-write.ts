@@ -20,6 +20,8 @@ export interface NtfsWriteOptions extends Pick<OpenVolumeOptions, 'partition'> {
   force?: NtfsWriteForce;
   /** Write although our check finds structural problems (writing can make them worse). */
   forceDamaged?: boolean;
+  /** Problems the caller is about to repair: they do not refuse the write (repair's own damaged records). */
+  acceptProblem?: (p: CheckProblem) => boolean;
 }
 
 /** Problems that have their own refusal and force option in the writer; not counted as damage here. */
@@ -32,16 +34,18 @@ export interface NtfsWriteStep {
   new?: unknown;
 }
 
-export interface NtfsWriteResult {
+export interface NtfsWriteResult<S = NtfsWriteStep> {
   disk: string;
   partition: number | null;
   dryRun: boolean;
   changed: boolean;
-  plan: NtfsWriteStep[];
+  plan: S[];
   /** Bytes of the volume that differ afterwards (dry run: would differ). */
   bytesChanged: number | null;
   /** Our checker on the volume after the change: problems it did not have before (none expected). */
   checkProblems: string[];
+  /** Every problem our checker finds after the change (repair expects none). */
+  checkAfter: string[];
   journal: string | null;
   undo: string | null;
   warnings: string[];
@@ -51,11 +55,11 @@ export interface NtfsWriteResult {
  * Opens the volume writable (journaled, or an overlay for a dry run), runs `body` with the NTFS writer, flushes,
  * and checks the result. `body` returns the plan it carried out.
  */
-export async function withNtfsWriter(
+export async function withNtfsWriter<S = NtfsWriteStep>(
   diskPath: string,
   options: NtfsWriteOptions,
-  body: (w: NtfsWriter) => Promise<NtfsWriteStep[]>,
-): Promise<NtfsWriteResult> {
+  body: (w: NtfsWriter) => Promise<S[]>,
+): Promise<NtfsWriteResult<S>> {
   const opened = await openVolume(diskPath, {
     ...(options.partition !== undefined ? { partition: options.partition } : {}),
     ...(options.dryRun
@@ -68,7 +72,7 @@ export async function withNtfsWriter(
     const writer = await openNtfsWriter(target, options.force ? { force: options.force } : {});
     // Problems the volume had before (a forced dirty log, say) are not ours: only new ones count against the write.
     const found = (await checkNtfs(writer.volume)).problems;
-    const damage = found.filter((p) => !OWN_REFUSALS.has(p.kind));
+    const damage = found.filter((p) => !OWN_REFUSALS.has(p.kind) && !(options.acceptProblem?.(p) ?? false));
     if (damage.length > 0 && !options.forceDamaged) {
       throw new WinrescueError(
         'ntfs.refused',
@@ -86,6 +90,7 @@ export async function withNtfsWriter(
     return {
       disk: diskPath,
       partition: opened.partition,
+      checkAfter: after,
       dryRun: options.dryRun === true,
       changed: plan.length > 0,
       plan,

@@ -11,6 +11,7 @@ import { registerUndo } from './commands/undo.js';
 import { registerBcd } from './commands/bcd.js';
 import { registerPlaybooks } from './commands/playbooks.js';
 import { registerDiagnose } from './commands/diagnose.js';
+import { registerRepair } from './commands/repair.js';
 import { registerAzure } from './commands/azure.js';
 import { EXIT_INPUT, printJson } from './output.js';
 
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerBcd(program);
   registerPlaybooks(program);
   registerDiagnose(program);
+  registerRepair(program);
   registerAzure(program);
   return program;
 }

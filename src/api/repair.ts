@@ -1,0 +1,297 @@
+// `winrescue repair`: diagnose → plan → confirm → apply through the undo journal → verify → the configuration
+// playbooks, as Microsoft's procedure orders them (REFERENCE.md §1.2). The NTFS changes are first made in a
+// copy-on-write overlay (the dry run, and the proof the plan applies) and only then, once confirmed, on the disk.
+import { stat } from 'node:fs/promises';
+import { WinrescueError, isWinrescueError } from '../errors.js';
+import type { Problem as CheckProblem } from '../fs/ntfs/check/problems.js';
+import type { NtfsVolume } from '../fs/ntfs/index.js';
+import { lazyCatalogs } from '../diagnose/evidence/catalogs.js';
+import type { TrustContext } from '../diagnose/evidence/examine.js';
+import { findRestoreCandidates, type CandidateSearch } from '../repair/candidates.js';
+import { repairFiles, type RepairJob, type RepairStep } from '../repair/file-repair.js';
+import { diagnose, type DiagnoseOptions, type DiagnoseReport, type ReportedFile } from './diagnose.js';
+import { openVolume, type OpenedVolume } from './open-volume.js';
+import { withNtfsWriter } from './ntfs-write.js';
+import { enableMemoryDump, enableSerialConsole, type PlaybookResult } from './playbooks.js';
+import { undoCommand } from './undo.js';
+import { readFile } from 'node:fs/promises';
+
+export interface RepairOptions extends Omit<DiagnoseOptions, 'onFile'> {
+  /** A folder holding good copies (at the damaged file's path, or by name), or a healthy disk of the same build. */
+  source?: string;
+  dryRun?: boolean;
+  /** Apply without asking. */
+  yes?: boolean;
+  /** Asked with the plan when not --yes; without it (no TTY) the repair is refused. */
+  confirm?: (plan: RepairPlanItem[]) => Promise<boolean>;
+  /** Enable the serial console (EMS) in the BCD store; default true. */
+  ems?: boolean;
+  /** Enable memory dumps in SYSTEM; default true. */
+  dump?: boolean;
+  journalPath?: string;
+  /** Progress lines for long steps. */
+  onStep?: (what: string) => void;
+}
+
+export interface RepairPlanItem {
+  action: string;
+  target: string;
+  old: unknown;
+  new: unknown;
+  detail?: string;
+}
+
+export interface RepairResult {
+  disk: string;
+  /** The disk was changed (false for a dry run, nothing to do, or a refusal). */
+  changed: boolean;
+  dryRun: boolean;
+  diagnosis: Pick<DiagnoseReport, 'stopCode' | 'file' | 'cause' | 'findings' | 'summary'>;
+  plan: RepairPlanItem[];
+  /** Per damaged file: the copy chosen and every one rejected, with why. */
+  sources: {
+    target: string;
+    chosen: string | null;
+    rejected: { path: string; reason: string }[];
+    notes: string[];
+  }[];
+  /** After applying: the repaired files' verdicts, the cause diagnose now gives, and our check's problems. */
+  verify: {
+    cause: string;
+    files: { path: string; verdict: string; evidence: string }[];
+    checkProblems: string[];
+  } | null;
+  notes: string[];
+  undo: string | null;
+  warnings: string[];
+}
+
+const ACTIONABLE = new Set(['corrupt-structure', 'corrupt-file', 'signature', 'missing']);
+
+function actionable(report: DiagnoseReport): ReportedFile[] {
+  return report.files.filter((f) => ACTIONABLE.has(f.verdict) && !(f.verdict === 'missing' && f.optional));
+}
+
+async function openSource(
+  source: string | undefined,
+): Promise<{ kind: 'dir'; path: string } | { kind: 'disk'; opened: OpenedVolume } | undefined> {
+  if (source === undefined) return undefined;
+  let st;
+  try {
+    st = await stat(source);
+  } catch {
+    throw new WinrescueError('cli.usage', `--source ${source}: no such file or folder`, { path: source });
+  }
+  if (st.isDirectory()) return { kind: 'dir', path: source };
+  return { kind: 'disk', opened: await openVolume(source) };
+}
+
+/** Check problems about the records this repair replaces, and the clusters only they held: expected before. */
+function expectedDamage(files: readonly ReportedFile[]): (p: CheckProblem) => boolean {
+  const records = new Set(
+    files.filter((f) => f.verdict === 'corrupt-structure' && f.record !== null).map((f) => f.record!),
+  );
+  return (p) =>
+    (p.record !== null && records.has(p.record)) ||
+    (records.size > 0 && p.kind === 'lost-clusters' && /damaged record/.test(p.detail));
+}
+
+function playbookItems(r: PlaybookResult): RepairPlanItem[] {
+  return r.plan
+    .filter((s) => s.status === 'change')
+    .map((s) => ({
+      action: s.action,
+      target: s.target,
+      old: s.old,
+      new: s.new,
+      ...(s.note ? { detail: s.note } : {}),
+    }));
+}
+
+function stepItems(steps: readonly RepairStep[]): RepairPlanItem[] {
+  return steps.map((s) => ({ action: s.action, target: s.target, old: s.old, new: s.new, detail: s.detail }));
+}
+
+async function searchAll(
+  vol: NtfsVolume,
+  files: readonly ReportedFile[],
+  report: DiagnoseReport,
+  trust: TrustContext,
+  source: Awaited<ReturnType<typeof openSource>>,
+): Promise<{ jobs: RepairJob[]; searches: { file: ReportedFile; search: CandidateSearch }[] }> {
+  const jobs: RepairJob[] = [];
+  const searches: { file: ReportedFile; search: CandidateSearch }[] = [];
+  const arch = (report.architecture ?? 'AMD64').toUpperCase();
+  const architecture = arch === 'X86' ? 'x86' : arch === 'ARM64' ? 'arm64' : 'amd64';
+  for (const f of files) {
+    const search = await findRestoreCandidates(
+      vol,
+      { path: f.path, record: f.record, names: f.names, version: f.version, volume: f.volume },
+      {
+        trust,
+        architecture,
+        ...(source?.kind === 'dir' ? { source: source } : {}),
+        ...(source?.kind === 'disk'
+          ? { source: { kind: 'disk' as const, volume: source.opened.volume } }
+          : {}),
+      },
+    );
+    searches.push({ file: f, search });
+    if (search.chosen) jobs.push({ file: f, candidate: search.chosen });
+  }
+  return { jobs, searches };
+}
+
+export async function repair(diskPath: string, options: RepairOptions = {}): Promise<RepairResult> {
+  const step = options.onStep ?? (() => {});
+  step('diagnosing');
+  const report = await diagnose(diskPath, options);
+  const diagnosis = {
+    stopCode: report.stopCode,
+    file: report.file,
+    cause: report.cause,
+    findings: report.findings,
+    summary: report.summary,
+  };
+  const base = { disk: diskPath, dryRun: options.dryRun === true, diagnosis, warnings: [...report.warnings] };
+  const files = actionable(report);
+  if (files.length === 0) {
+    return {
+      ...base,
+      changed: false,
+      plan: [],
+      sources: [],
+      verify: null,
+      notes: [`nothing to repair: ${report.summary}`],
+      undo: null,
+    };
+  }
+  const system = files.filter((f) => f.volume === 'system');
+  if (system.length > 0) {
+    throw new WinrescueError(
+      'repair.unsupported',
+      `${system[0]!.path} on the system partition: restoring boot-manager files is not supported yet (copy \\Windows\\Boot\\${system[0]!.path.endsWith('.efi') ? 'EFI' : 'PCAT'} with bcdboot)`,
+      { path: system[0]!.path },
+    );
+  }
+  const roots = await Promise.all(
+    (options.trustRoots ?? []).map(async (p) => new Uint8Array(await readFile(p))),
+  );
+  const source = await openSource(options.source);
+  let searched;
+  const opened = await openVolume(
+    diskPath,
+    options.partition !== undefined ? { partition: options.partition } : {},
+  );
+  try {
+    step('looking for good copies');
+    const warnings: string[] = [];
+    const trust: TrustContext = { roots, catalogs: lazyCatalogs(opened.volume, warnings) };
+    searched = await searchAll(opened.volume, files, report, trust, source);
+    base.warnings.push(...warnings);
+  } finally {
+    await opened.close();
+    if (source?.kind === 'disk') await source.opened.close();
+  }
+  const sources = searched.searches.map(({ file, search }) => ({
+    target: file.path,
+    chosen: search.chosen?.path ?? null,
+    rejected: search.rejected.map((r) => ({ path: r.path, reason: r.reason })),
+    notes: [...search.notes],
+  }));
+  const notes = sources.flatMap((s) => s.notes);
+  const missing = searched.searches.filter((s) => s.search.chosen === null);
+  if (missing.length > 0) {
+    const m = missing[0]!;
+    const why = m.search.rejected
+      .slice(0, 3)
+      .map((r) => `${r.path}: ${r.reason}`)
+      .join('; ');
+    throw new WinrescueError(
+      'repair.noCandidate',
+      `no good copy of ${m.file.path} on this disk${why ? ` (${why})` : ''}: nothing written. ` +
+        'Give one with --source DIR (a folder holding the file) or --source OTHER-DISK (a healthy disk of the same build)',
+      { path: m.file.path },
+    );
+  }
+  const ntfsOptions = {
+    ...(options.partition !== undefined ? { partition: options.partition } : {}),
+    ...(options.journalPath !== undefined ? { journalPath: options.journalPath } : {}),
+    acceptProblem: expectedDamage(files),
+  };
+  // The plan is made by applying it to an overlay: what is shown is what was done there, not a guess.
+  step('planning in an overlay');
+  const rehearsal = await withNtfsWriter(diskPath, { ...ntfsOptions, dryRun: true }, (w) =>
+    repairFiles(w, searched.jobs),
+  );
+  if (rehearsal.checkAfter.length > 0) {
+    throw new WinrescueError(
+      'repair.refused',
+      `the rehearsed repair leaves problems our check finds (${rehearsal.checkAfter[0]}): nothing written`,
+      { path: diskPath },
+    );
+  }
+  const playbookOptions = {
+    ...(options.journalPath !== undefined ? { journalPath: options.journalPath } : {}),
+  };
+  const planned: PlaybookResult[] = [];
+  if (options.ems !== false)
+    planned.push(await enableSerialConsole(diskPath, { ...playbookOptions, dryRun: true }));
+  if (options.dump !== false)
+    planned.push(await enableMemoryDump(diskPath, { ...playbookOptions, dryRun: true }));
+  const plan = [...stepItems(rehearsal.plan), ...planned.flatMap(playbookItems)];
+  if (options.dryRun) {
+    return { ...base, changed: false, plan, sources, verify: null, notes, undo: null };
+  }
+  if (!options.yes) {
+    const ok = options.confirm ? await options.confirm(plan) : null;
+    if (ok === null) {
+      throw new WinrescueError(
+        'repair.needsConfirmation',
+        'repair changes the disk: run it on a terminal to confirm, or pass --yes (see the plan with --dry-run)',
+        { path: diskPath },
+      );
+    }
+    if (!ok) throw new WinrescueError('repair.refused', 'not confirmed: nothing written', { path: diskPath });
+  }
+  step('repairing');
+  const done = await withNtfsWriter(diskPath, ntfsOptions, (w) => repairFiles(w, searched.jobs));
+  const applied: RepairPlanItem[] = stepItems(done.plan);
+  const undo = undoCommand(diskPath, options.journalPath);
+  try {
+    if (options.ems !== false)
+      applied.push(...playbookItems(await enableSerialConsole(diskPath, playbookOptions)));
+    if (options.dump !== false)
+      applied.push(...playbookItems(await enableMemoryDump(diskPath, playbookOptions)));
+  } catch (e) {
+    if (!isWinrescueError(e)) throw e;
+    base.warnings.push(`the file repair is done, but a configuration playbook failed: ${e.message}`);
+  }
+  step('verifying');
+  const after = await diagnose(diskPath, {
+    ...(options.trustRoots ? { trustRoots: options.trustRoots } : {}),
+  });
+  const repaired = new Set(files.map((f) => f.path.toUpperCase()));
+  const { check } = await import('./check.js');
+  const checked = await check(
+    diskPath,
+    options.partition !== undefined ? { partition: options.partition } : {},
+  );
+  return {
+    ...base,
+    changed: true,
+    plan: applied,
+    sources,
+    verify: {
+      cause: after.cause,
+      files: after.files
+        .filter((f) => repaired.has(f.path.toUpperCase()))
+        .map((f) => ({ path: f.path, verdict: f.verdict, evidence: f.evidence })),
+      checkProblems: checked.problems.map(
+        (p) => `${p.kind}${p.record === null ? '' : ` record ${p.record}`}: ${p.detail}`,
+      ),
+    },
+    notes,
+    undo,
+  };
+}
