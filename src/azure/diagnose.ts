@@ -26,6 +26,8 @@ export interface AzureDiagnoseOptions {
   diagnose?: Pick<DiagnoseOptions, 'trustRoots' | 'partition'>;
   http?: { fetch?: typeof fetch; retry?: Partial<RetryPolicy> };
   onStep?: (message: string) => void;
+  /** Clean up on SIGINT/SIGTERM (the CLI sets it). */
+  interruptible?: boolean;
 }
 
 export interface AzureDiagnoseReport {
@@ -95,6 +97,7 @@ export async function azureDiagnose(options: AzureDiagnoseOptions): Promise<Azur
         ...(options.sasSeconds !== undefined ? { sasSeconds: options.sasSeconds } : {}),
         ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
         onStep: step,
+        ...(options.interruptible ? { interruptible: true } : {}),
       },
       async (sasUrl) => {
         step(`diagnosing the snapshot over ${redactUrl(sasUrl)}`);

@@ -3,6 +3,7 @@
 // delete a snapshot whose access grant is active, so revoke always comes first. (Microsoft Learn: "Create an
 // incremental snapshot for managed disks"; "Download a VHD from Azure" for grant/revoke access.)
 import { WinrescueError, isWinrescueError } from '../errors.js';
+import { abortAllRequests } from '../disk/http/index.js';
 import type { ComputeOps } from './compute.js';
 
 /** Long enough for a diagnosis over a slow link; short, because the SAS is a bearer credential. */
@@ -19,6 +20,11 @@ export interface SnapshotSessionOptions {
   sasSeconds?: number;
   pollIntervalMs?: number;
   onStep?: (message: string) => void;
+  /**
+   * Clean up on SIGINT/SIGTERM too (the CLI): the ARM step under way is let finish — a grant that completes after
+   * its revoke would leave a live SAS — then the work is abandoned, access revoked and the snapshot deleted.
+   */
+  interruptible?: boolean;
 }
 
 export interface SnapshotOutcome<T> {
@@ -58,6 +64,10 @@ export async function withOsDiskSnapshot<T>(
   let created = false;
   let granted = false;
   let outcome: { ok: true; result: T } | { ok: false; error: unknown };
+  const interrupt = options.interruptible ? listenForInterrupt(step) : null;
+  const check = () => {
+    if (interrupt?.error) throw interrupt.error;
+  };
   try {
     step(`creating incremental snapshot ${name} of ${facts.osDiskName ?? facts.osDiskId}`);
     // Created is set before the call returns: a create that fails after ARM accepted it may still leave one.
@@ -66,11 +76,17 @@ export async function withOsDiskSnapshot<T>(
       location: facts.location,
       sourceResourceId: facts.osDiskId,
     });
+    check();
     await waitForCopy(ops, rg, name, snap.completionPercent, options.pollIntervalMs ?? 2000, step);
+    check();
     step(`granting read access to ${name} for ${options.sasSeconds ?? DEFAULT_SAS_SECONDS} s`);
     granted = true;
     const sas = await ops.grantRead(rg, name, options.sasSeconds ?? DEFAULT_SAS_SECONDS);
-    outcome = { ok: true, result: await use(sas) };
+    check();
+    const work = use(sas);
+    // Abandoned work fails once its SAS is revoked; nobody awaits it then.
+    work.catch(() => undefined);
+    outcome = { ok: true, result: await (interrupt ? Promise.race([work, interrupt.fired]) : work) };
   } catch (e) {
     outcome = { ok: false, error: e };
   }
@@ -88,6 +104,7 @@ export async function withOsDiskSnapshot<T>(
       leftBehind.push(`it could not be deleted (${describe(e)})`);
     });
   }
+  interrupt?.dispose();
   const cleanup =
     leftBehind.length === 0
       ? null
@@ -134,6 +151,41 @@ async function waitForCopy(
     await new Promise((r) => setTimeout(r, pollMs));
     percent = (await ops.getSnapshot(rg, name)).completionPercent;
   }
+}
+
+interface Interrupt {
+  /** Set once a signal came. */
+  error: WinrescueError | null;
+  /** Rejects with that error when it comes. */
+  fired: Promise<never>;
+  dispose(): void;
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+function listenForInterrupt(step: (m: string) => void): Interrupt {
+  let reject: (e: WinrescueError) => void = () => undefined;
+  const fired = new Promise<never>((_, r) => (reject = r));
+  fired.catch(() => undefined);
+  const state: Interrupt = {
+    error: null,
+    fired,
+    dispose: () => {
+      for (const s of SIGNALS) process.off(s, handler);
+    },
+  };
+  const handler = (signal: NodeJS.Signals) => {
+    if (state.error) {
+      step(`${signal}: still cleaning up, please wait (an interrupted cleanup leaves the snapshot behind)`);
+      return;
+    }
+    step(`${signal}: stopping; the snapshot's access will be revoked and the snapshot deleted`);
+    state.error = new WinrescueError('azure.request', `interrupted (${signal})`, { structure: 'azure' });
+    reject(state.error);
+    abortAllRequests();
+  };
+  for (const s of SIGNALS) process.on(s, handler);
+  return state;
 }
 
 function describe(e: unknown): string {

@@ -8,6 +8,10 @@ import { buildDisk, type BuiltDisk } from '../fixtures/index.js';
 import { type Azurite, blobSasUrl, startAzurite, uploadPageBlob } from './azurite.js';
 import { type ArmDouble, type ArmDoubleOptions, startArmDouble } from './arm-double.js';
 import { winrescueAsync } from './cli.js';
+import { startFaultProxy } from './fault-proxy.js';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../helpers/testdata.js';
 import { renderScreen } from '../diagnose/screens/screens.js';
 import { azureDiagnose, connectCompute, staticTokenCredential } from '../../src/azure/index.js';
 import { diagnose } from '../../src/api/diagnose.js';
@@ -313,4 +317,44 @@ test('the CLI: azure diagnose --read-disk --json with the screenshot and serial 
     for (const form of new Set([sig, encodeURIComponent(sig)])) assert.ok(!all.includes(form), 'SAS leaked');
   }
   assert.ok(!all.includes(TOKEN), 'token leaked');
+});
+
+test('Ctrl-C during the disk reads: reads abandoned, access revoked, snapshot deleted, exit within seconds', async () => {
+  const proxy = await startFaultProxy(az.port);
+  try {
+    // Every read of the snapshot hangs: the interrupt lands while the diagnosis waits on the network.
+    proxy.plan = () => ({ kind: 'delay', ms: 60_000 });
+    reset({ accessSas: proxy.via(diskSas) });
+    const child = spawn(
+      process.execPath,
+      [
+        join(REPO_ROOT, 'bin', 'winrescue.js'),
+        ...['azure', 'diagnose', '--vm', VM, '-g', RG, '--subscription', SUB, '--arm-endpoint', arm.endpoint],
+        ...['--poll-interval-ms', '10', '--read-disk', '--snapshot-name', 'snap1'],
+      ],
+      {
+        env: { ...process.env, NODE_EXTRA_CA_CERTS: arm.caFile, WINRESCUE_AZURE_TOKEN: TOKEN },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    child.stdout.resume();
+    const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+    const deadline = Date.now() + 30_000;
+    while (proxy.log.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(proxy.log.length > 0, `the disk read started: ${stderr}`);
+    const t0 = Date.now();
+    child.kill('SIGINT');
+    const status = await exited;
+    const took = Date.now() - t0;
+    assert.equal(status, 2, stderr);
+    assert.ok(took < 10_000, `exited ${took} ms after SIGINT`);
+    assert.match(stderr, /interrupted \(SIGINT\)/);
+    assert.deepEqual(arm.steps(), FULL_FLOW);
+    assert.equal(arm.snapshots.size, 0);
+    console.log(`SIGINT to exit: ${took} ms`);
+  } finally {
+    await proxy.stop();
+  }
 });

@@ -104,6 +104,7 @@ export function registerAzure(program: Command): void {
             ...(opts.trustRoot ? { trustRoots: opts.trustRoot } : {}),
             ...(opts.partition !== undefined ? { partition: opts.partition } : {}),
           },
+          interruptible: true,
           ...(opts.json ? {} : { onStep: (m: string) => process.stderr.write(`${m}\n`) }),
         });
         if (opts.json) printJson(r);

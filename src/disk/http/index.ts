@@ -10,6 +10,7 @@ export { ImageFileDevice } from './image-file-device.js';
 export { isHttpUrl, redactUrl, redactText, sasParam } from './redact.js';
 export {
   DEFAULT_RETRY,
+  abortAllRequests,
   backoffMs,
   isRetryableStatus,
   requestWithRetry,

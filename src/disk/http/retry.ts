@@ -70,6 +70,18 @@ export interface RequestOptions {
   readonly onRetry?: (e: RetryEvent) => void;
 }
 
+/** Aborts every request started so far; later requests are unaffected. */
+let abandonAll = new AbortController();
+
+/**
+ * Abandons every request in flight or waiting to retry (they fail at once with `disk.http`): an interrupted
+ * command stops reading before it cleans up, instead of waiting out timeouts and retries.
+ */
+export function abortAllRequests(): void {
+  abandonAll.abort();
+  abandonAll = new AbortController();
+}
+
 /**
  * One request, retried on network errors, timeouts and retryable statuses. Every other status is returned for
  * the caller to interpret (403, 404, 416 are answers, not faults). Messages never quote the URL itself.
@@ -81,11 +93,23 @@ export async function requestWithRetry(
 ): Promise<HttpResult> {
   const doFetch = options.fetch ?? fetch;
   const { policy } = options;
+  const abandoned = abandonAll.signal;
+  const giveUp = () =>
+    new WinrescueError(
+      options.code ?? 'disk.http',
+      `${options.what}: ${init.method} abandoned (interrupted)`,
+      {
+        structure: 'http',
+      },
+    );
   let lastReason = '';
   for (let attempt = 0; attempt < policy.attempts; attempt++) {
+    if (abandoned.aborted) throw giveUp();
     let waitHint: number | null = null;
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), policy.timeoutMs);
+    const abandon = () => controller.abort();
+    abandoned.addEventListener('abort', abandon);
     try {
       const res = await doFetch(url, {
         method: init.method,
@@ -104,17 +128,19 @@ export async function requestWithRetry(
         lastReason = invalid;
       }
     } catch (e) {
+      if (abandoned.aborted) throw giveUp();
       lastReason = controller.signal.aborted
         ? `no complete answer within ${policy.timeoutMs} ms`
         : redactText(describeNetworkError(e));
     } finally {
       clearTimeout(timer);
+      abandoned.removeEventListener('abort', abandon);
     }
     if (attempt + 1 >= policy.attempts) break;
     const delayMs =
       waitHint !== null ? Math.min(waitHint, policy.maxRetryAfterMs) : backoffMs(attempt, policy);
     options.onRetry?.({ attempt: attempt + 1, reason: lastReason, delayMs });
-    await sleep(delayMs);
+    await sleep(delayMs, abandoned);
   }
   throw new WinrescueError(
     options.code ?? 'disk.http',
@@ -129,6 +155,15 @@ function describeNetworkError(e: unknown): string {
   return cause ? `${err.message ?? 'network error'} (${cause})` : (err.message ?? String(e));
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves after `ms`, or at once when `cut` aborts (the next loop turn then gives up). */
+function sleep(ms: number, cut: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(t);
+      cut.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    cut.addEventListener('abort', done);
+  });
 }
