@@ -142,6 +142,19 @@ async function searchAll(
   return { jobs, searches };
 }
 
+const COMPONENT_STORE_FIX = 'run DISM /Online /Cleanup-Image /RestoreHealth on the repaired, running system';
+
+/** What the component store is left with: the WinSxS names of the damaged record (REFERENCE.md §1.6). */
+function twinNotes(job: RepairJob): string[] {
+  const own = job.file.path.replaceAll('\\', '/').toUpperCase();
+  const twins = job.file.names.filter((n) => n.toUpperCase() !== own && /\/WinSxS\//i.test(n));
+  return twins.map((t) =>
+    job.file.verdict === 'corrupt-structure'
+      ? `${t} was the same MFT record: its entry went with the quarantined record, so the component store lacks that file; ${COMPONENT_STORE_FIX}`
+      : `${t} is the same MFT record as the renamed .old file and still holds the damaged data; ${COMPONENT_STORE_FIX}`,
+  );
+}
+
 export async function repair(diskPath: string, options: RepairOptions = {}): Promise<RepairResult> {
   const step = options.onStep ?? (() => {});
   step('diagnosing');
@@ -199,7 +212,11 @@ export async function repair(diskPath: string, options: RepairOptions = {}): Pro
     rejected: search.rejected.map((r) => ({ path: r.path, reason: r.reason })),
     notes: [...search.notes],
   }));
-  const notes = sources.flatMap((s) => s.notes);
+  // The candidate search says a twin shares the record; what becomes of it depends on how the file is repaired.
+  const notes = [
+    ...sources.flatMap((s) => s.notes.filter((n) => !/same record/i.test(n))),
+    ...searched.jobs.flatMap(twinNotes),
+  ];
   const missing = searched.searches.filter((s) => s.search.chosen === null);
   if (missing.length > 0) {
     const m = missing[0]!;

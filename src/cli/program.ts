@@ -12,6 +12,7 @@ import { registerBcd } from './commands/bcd.js';
 import { registerPlaybooks } from './commands/playbooks.js';
 import { registerDiagnose } from './commands/diagnose.js';
 import { registerRepair } from './commands/repair.js';
+import { registerDemo } from './commands/demo.js';
 import { registerAzure } from './commands/azure.js';
 import { EXIT_INPUT, printJson } from './output.js';
 
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerPlaybooks(program);
   registerDiagnose(program);
   registerRepair(program);
+  registerDemo(program);
   registerAzure(program);
   return program;
 }

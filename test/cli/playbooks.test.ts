@@ -7,15 +7,20 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { flsTree, icat } from '../fixtures-factory/oracles.js';
-import { hivexExport, parseReg } from '../registry/reg-parse.js';
 import { sharedSkip, testdataFile } from '../helpers/testdata.js';
 import { runStatus, sha256File, tempDir } from '../helpers/tools.js';
 import { buildDisk, type BuiltDisk, type HiveProvider } from '../fixtures/factory.js';
 import { parseBaseBlock } from '../../src/registry/base-block.js';
 import { logSequenceCeiling, recoverHive } from '../../src/registry/log/index.js';
-import { check } from '../../src/api/check.js';
 import { winrescue } from './helpers.js';
+import {
+  assertVolumesClean,
+  cutVolume,
+  extractBcd,
+  extractSystem,
+  hiveValues,
+  type Values,
+} from '../helpers/disk-oracles.js';
 
 const cleanups: (() => void)[] = [];
 after(() => cleanups.forEach((c) => c()));
@@ -32,22 +37,6 @@ const EMSSETTINGS = '{0ce4991b-e6b3-4b16-b23c-5e0d9250e5d9}';
 const REG_EXPAND_SZ = 2;
 const REG_BINARY = 3;
 const REG_DWORD = 4;
-
-/** hivex's values as a map "path\0name" (case-folded, as the registry compares) → "type\0hex" and the exact path. */
-interface Values {
-  map: Map<string, string>;
-  paths: Set<string>;
-}
-
-function hiveValues(file: string): Values {
-  const reg = parseReg(hivexExport(file));
-  const map = new Map<string, string>();
-  for (const t of reg.values) {
-    const [path, name, type, hex] = t.split('\u0000');
-    map.set(`${path!.toLowerCase()}\u0000${name!.toLowerCase()}`, `${type}\u0000${hex}`);
-  }
-  return { map, paths: reg.keys };
-}
 
 const valueKey = (path: string, name: string): string => `${path.toLowerCase()}\u0000${name.toLowerCase()}`;
 const typed = (type: number, hex: string): string => `${type.toString(16)}\u0000${hex}`;
@@ -80,72 +69,6 @@ function mustHex(v: Values, path: string, name: string): string {
   const t = v.map.get(valueKey(path, name));
   assert.ok(t, `${path}\\${name} present`);
   return t.split('\u0000')[1]!;
-}
-
-/** The BCD hive file cut out of the raw image by sleuthkit (NTFS) or mtools (FAT). */
-function extractBcd(disk: BuiltDisk, raw: string, dir: string, name: string): string {
-  const out = join(dir, name);
-  const part = disk.manifest.layout.partitions.find((p) => p.index === disk.manifest.bcd.partition)!;
-  if (disk.manifest.boot.filesystem === 'ntfs') {
-    const e = flsTree(raw, part.start).get(disk.manifest.bcd.path);
-    assert.ok(e, 'fls finds the BCD');
-    writeFileSync(out, icat(raw, part.start, e.inode));
-  } else {
-    const r = runStatus('env', [
-      'MTOOLS_SKIP_CHECK=1',
-      'mcopy',
-      '-n',
-      '-i',
-      `${raw}@@${part.start}`,
-      `::${disk.manifest.bcd.path}`,
-      out,
-    ]);
-    assert.equal(r.status, 0, r.stderr);
-  }
-  return out;
-}
-
-function extractSystem(disk: BuiltDisk, raw: string, dir: string, name: string): string {
-  const out = join(dir, name);
-  const e = flsTree(raw, disk.manifest.windows.start).get('/Windows/System32/config/SYSTEM');
-  assert.ok(e, 'fls finds SYSTEM');
-  writeFileSync(out, icat(raw, disk.manifest.windows.start, e.inode));
-  return out;
-}
-
-/** Cuts a volume out (sparse) for the tools that want a volume file. */
-function cutVolume(raw: string, start: number, size: number, dir: string, name: string): string {
-  const vol = join(dir, name);
-  const dd = runStatus('dd', [
-    `if=${raw}`,
-    `of=${vol}`,
-    'bs=1M',
-    `skip=${start / 1048576}`,
-    `count=${size / 1048576}`,
-    'conv=sparse',
-    'status=none',
-  ]);
-  assert.equal(dd.status, 0, dd.stderr);
-  return vol;
-}
-
-/** ntfsresize's cluster accounting and our own check on every NTFS volume; fsck.fat -n on the ESP. */
-async function assertVolumesClean(disk: BuiltDisk, raw: string, dir: string): Promise<void> {
-  for (const p of disk.manifest.layout.partitions) {
-    if (p.filesystem === 'ntfs') {
-      const vol = cutVolume(raw, p.start, p.size, dir, `p${p.index}.img`);
-      const r = runStatus('ntfsresize', ['-i', '-f', '-P', vol]);
-      assert.equal(r.status, 0, `ntfsresize -i -f: ${r.stdout}${r.stderr}`);
-      assert.doesNotMatch(r.stdout + r.stderr, /accounting failed|error/i);
-      // Our checker in-process (the CLI's check is the same call; a spawn costs a second per volume).
-      const c = await check(raw, { partition: p.index });
-      assert.deepEqual(c.problems, [], `our check on partition ${p.index}`);
-    } else if (p.filesystem === 'fat32') {
-      const vol = cutVolume(raw, p.start, p.size, dir, `p${p.index}.img`);
-      const r = runStatus('fsck.fat', ['-n', vol]);
-      assert.equal(r.status, 0, `fsck.fat -n: ${r.stdout}${r.stderr}`);
-    }
-  }
 }
 
 interface PlaybookJson {
