@@ -14,6 +14,7 @@ import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
 import { type CliResult, allText, winrescueAsync } from './cli.js';
 import { HttpImageFile } from '../../src/disk/http/index.js';
 import { openDisk } from '../../src/disk/open-disk.js';
+import { fileJournalStorage, undoJournal } from '../../src/disk/journal/index.js';
 import { isWinrescueError } from '../../src/errors.js';
 
 let az: Azurite;
@@ -253,6 +254,21 @@ test('writes: refused without --allow-write and with a read SAS; with a write SA
       (await blob.downloadToBuffer(4096, 4096)).every((b) => b === 1),
       true,
     );
+    const undone = await undoJournal(
+      () => HttpImageFile.open(writeUrl, { allowWrite: true }),
+      fileJournalStorage(j),
+      'scratch.raw',
+    );
+    assert.equal(undone.verified, true);
+    assert.equal(sha256(await blob.downloadToBuffer(0, size)), sha256(expected), 'undo restored the blob');
+
+    // The CLI: a writing command on a URL is refused without --allow-write, and with a read SAS.
+    const refused = await cli(['mkdir', writeUrl, '/x', '--journal', join(t.dir, 'k')]);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /remote disk, opened read-only: writing to it needs --allow-write/);
+    const readOnly = await cli(['mkdir', readUrl, '/x', '--journal', join(t.dir, 'k'), '--allow-write']);
+    assert.equal(readOnly.status, 1);
+    assert.match(readOnly.stderr, /the SAS grants "r", not write/);
   } finally {
     t.cleanup();
   }
