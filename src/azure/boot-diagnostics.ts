@@ -26,8 +26,17 @@ export async function fetchBootDiagnostics(
   vm: string,
   options: FetchOptions = {},
 ): Promise<BootDiagnostics> {
-  const uris = await ops.bootDiagnostics(resourceGroup, vm, BOOT_DIAGNOSTICS_SAS_MINUTES);
   const warnings: string[] = [];
+  let uris;
+  try {
+    uris = await ops.bootDiagnostics(resourceGroup, vm, BOOT_DIAGNOSTICS_SAS_MINUTES);
+  } catch (e) {
+    // ARM refuses the call when boot diagnostics are off (409): the disk can still be read. Who and what
+    // (auth, a missing VM) stay errors.
+    if (!isWinrescueError(e) || e.code === 'azure.auth' || e.code === 'azure.notFound') throw e;
+    warnings.push(`boot diagnostics unavailable: ${e.message}`);
+    return { screenshot: null, serialLog: null, warnings };
+  }
   if (uris.screenshotUri === null && uris.serialLogUri === null) {
     warnings.push(`VM ${vm} has no boot diagnostics (enable them to get the boot screenshot and serial log)`);
   }

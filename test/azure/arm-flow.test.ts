@@ -219,6 +219,19 @@ test('--keep-snapshot revokes access and keeps the snapshot; without --read-disk
   assert.deepEqual(r.snapshot, { name: 'snap1', kept: true });
   assert.equal(arm.snapshots.get('snap1')?.granted, false);
 
+  reset({ failRequest: 'bootDiagnostics' });
+  const noBoot = await azureDiagnose({
+    vm: VM,
+    resourceGroup: RG,
+    ops: await ops(),
+    readDisk: true,
+    snapshotName: 'snap1',
+  });
+  assert.match(noBoot.warnings.join('\n'), /boot diagnostics unavailable: .*HTTP 409 OperationNotAllowed/);
+  assert.equal(noBoot.symptom, null);
+  assert.ok(noBoot.disk, 'the disk is diagnosed all the same');
+  assert.deepEqual(arm.steps(), FULL_FLOW);
+
   reset({});
   const s = await azureDiagnose({ vm: VM, resourceGroup: RG, ops: await ops() });
   assert.deepEqual(arm.steps(), ['POST retrieveBootDiagnosticsData']);
