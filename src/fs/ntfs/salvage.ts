@@ -1,5 +1,5 @@
 // Reading what is left of a damaged FILE record: fixups restored without the torn-write check, then every
-// attribute that still parses, in order, until the first one that does not. flatcap linux-ntfs
+// attribute whose header still parses, in order, until the first one that does not. flatcap linux-ntfs
 // concepts/file_record.html, concepts/fixup.html, concepts/data_runs.html, attributes/standard_information.html,
 // attributes/security_descriptor.html. For evidence (the names a torn record carried), for quarantine (the
 // clusters it claimed) and for keeping what is still readable of a broken file (`salvageData`, the `NAME.old`
@@ -11,6 +11,7 @@ import {
   ATTR_FLAG_COMPRESSED_MASK,
   ATTR_FLAG_ENCRYPTED,
   parseAttribute,
+  type Attribute,
 } from './attribute.js';
 import { parseFileName, type FileName } from './attributes/file-name.js';
 import { parseStandardInformation } from './attributes/standard-information.js';
@@ -124,6 +125,16 @@ export function decodeRunsAsStored(
   return { runs, damaged: true };
 }
 
+/** A value that does not parse loses only itself: its header already said where the next attribute starts. */
+function orNull<T>(parse: () => T): T | null {
+  try {
+    return parse();
+  } catch (e) {
+    if (isWinrescueError(e)) return null;
+    throw e;
+  }
+}
+
 function salvage(raw: Uint8Array, n: number, totalClusters: number): SalvageDetail {
   const b = raw.slice();
   if (b[0] !== 0x46 || b[1] !== 0x49 || b[2] !== 0x4c || b[3] !== 0x45) return NOTHING;
@@ -146,37 +157,41 @@ function salvage(raw: Uint8Array, n: number, totalClusters: number): SalvageDeta
   let runlistDamaged = false;
   let off = le16(b, FIRST_ATTRIBUTE_FIELD);
   for (let k = 0; k < MAX_ATTRIBUTES && off + 8 <= used && le32(b, off) !== ATTR_END; k++) {
+    let a: Attribute;
     try {
-      const a = parseAttribute(b, off, used, { base: 0, record: n, totalClusters });
-      if (a.nonResident && !a.nonResident.runlistError) runs.push(...a.nonResident.runs);
-      if (a.type === ATTR.FILE_NAME && a.resident && a.value) names.push(parseFileName(a.value, n));
-      if (a.type === ATTR.STANDARD_INFORMATION && a.value && !standardInformation) {
-        const si = parseStandardInformation(a.value, n);
-        standardInformation = { fileAttributes: si.fileAttributes, securityId: si.securityId };
-      }
-      if (a.type === ATTR.SECURITY_DESCRIPTOR && a.value && !securityDescriptor) {
-        securityDescriptor = a.value.slice();
-      }
-      if (a.type === ATTR.DATA && a.name === '' && !data) {
-        if (a.value) data = { resident: a.value.slice() };
-        else if (a.nonResident && a.nonResident.startVcn === 0) {
-          const decoded = decodeRunsAsStored(b, off + le16(b, off + RUNLIST_OFFSET_FIELD), off + a.length);
-          data = {
-            runs: decoded.runs,
-            dataSize: a.nonResident.dataSize,
-            initializedSize: a.nonResident.initializedSize,
-          };
-          runlistDamaged = decoded.damaged;
-          dataCompressionUnit = a.nonResident.compressionUnit;
-        }
-        dataFlags = a.flags;
-        dataAttributeId = a.id;
-      }
-      off += a.length;
+      a = parseAttribute(b, off, used, { base: 0, record: n, totalClusters });
     } catch (e) {
       if (isWinrescueError(e)) break;
       throw e;
     }
+    if (a.nonResident && !a.nonResident.runlistError) runs.push(...a.nonResident.runs);
+    if (a.type === ATTR.FILE_NAME && a.resident && a.value) {
+      const fn = orNull(() => parseFileName(a.value!, n));
+      if (fn) names.push(fn);
+    }
+    if (a.type === ATTR.STANDARD_INFORMATION && a.value && !standardInformation) {
+      const si = orNull(() => parseStandardInformation(a.value!, n));
+      if (si) standardInformation = { fileAttributes: si.fileAttributes, securityId: si.securityId };
+    }
+    if (a.type === ATTR.SECURITY_DESCRIPTOR && a.value && !securityDescriptor) {
+      securityDescriptor = a.value.slice();
+    }
+    if (a.type === ATTR.DATA && a.name === '' && !data) {
+      if (a.value) data = { resident: a.value.slice() };
+      else if (a.nonResident && a.nonResident.startVcn === 0) {
+        const decoded = decodeRunsAsStored(b, off + le16(b, off + RUNLIST_OFFSET_FIELD), off + a.length);
+        data = {
+          runs: decoded.runs,
+          dataSize: a.nonResident.dataSize,
+          initializedSize: a.nonResident.initializedSize,
+        };
+        runlistDamaged = decoded.damaged;
+        dataCompressionUnit = a.nonResident.compressionUnit;
+      }
+      dataFlags = a.flags;
+      dataAttributeId = a.id;
+    }
+    off += a.length;
   }
   return {
     record: { runs, names, standardInformation, securityDescriptor, data },

@@ -5,7 +5,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { FileDevice } from '../../../src/disk/file-device.js';
+import { OverlayDevice } from '../../../src/disk/overlay-device.js';
 import { WindowDevice } from '../../../src/disk/window-device.js';
+import { isWinrescueError } from '../../../src/errors.js';
 import { openNtfs, type NtfsVolume } from '../../../src/fs/ntfs/index.js';
 import { encodeRunlist, type DataRun } from '../../../src/fs/ntfs/runlist.js';
 import { decodeRunsAsStored, salvageData, salvageRecord } from '../../../src/fs/ntfs/salvage.js';
@@ -153,4 +155,40 @@ test('runlists: as-stored decoding keeps every run (outside ones too) and stops 
     }),
     { numRuns: 300 },
   );
+});
+
+test('fuzz: 150 damaged copies of the torn driver record salvage or fail typed, never otherwise', async () => {
+  const copy = copyDisk(disk, t.dir, 'fuzz.raw');
+  const n = inject.tornRecord(copy, DRIVER).record!;
+  const file = await FileDevice.open(copy.image, { readOnly: true });
+  try {
+    const volDev = new WindowDevice(file, copy.offset, file.size - copy.offset);
+    const base = await openNtfs(volDev);
+    const at = base.recordOffset(n);
+    const raw = await base.readMftBytes(n, 1);
+    const edits = fc.array(
+      fc.record({
+        pos: fc.integer({ min: 0, max: raw.length - 1 }),
+        value: fc.integer({ min: 0, max: 255 }),
+      }),
+      { minLength: 1, maxLength: 8 },
+    );
+    await fc.assert(
+      fc.asyncProperty(edits, async (es) => {
+        const bytes = raw.slice();
+        for (const e of es) bytes[e.pos] = e.value;
+        const dev = new OverlayDevice(volDev);
+        await dev.write(at, bytes);
+        try {
+          const got = await salvageData(await openNtfs(dev), n);
+          if (got) assert.equal(got.complete, got.detail.startsWith('complete'));
+        } catch (e) {
+          assert.ok(isWinrescueError(e), `only typed errors: ${String(e)}`);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  } finally {
+    await file.close();
+  }
 });
