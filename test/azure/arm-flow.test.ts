@@ -52,8 +52,8 @@ before(async () => {
   const bmp = renderScreen({
     id: 1,
     kind: 'boot-manager',
-    width: 800,
-    height: 600,
+    width: 640,
+    height: 480,
     code: 0xc0000102,
     path: '\\Windows\\System32\\drivers\\cng.sys',
     blur: 0,
