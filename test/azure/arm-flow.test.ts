@@ -291,6 +291,7 @@ test('the CLI: azure diagnose --read-disk --json with the screenshot and serial 
     assert.ok(k in doc, `--json has ${k}`);
   }
   assert.equal(doc.vm, VM);
+  assert.deepEqual(doc.bootDiagnostics, { screenshot: true, serialLog: true });
   assert.deepEqual(doc.snapshot, { name: 'snap1', kept: false });
   assert.equal(doc.symptom?.stopCode, 0xc0000102);
   assert.ok((doc.fraction as number) < 0.01);
