@@ -238,6 +238,14 @@ test('--keep-snapshot revokes access and keeps the snapshot; without --read-disk
   assert.equal(s.symptom?.stopCode, 0xc0000102);
   assert.equal(s.disk, null);
   assert.equal(s.snapshot, null);
+
+  // The screenshot alone: read by OCR.
+  reset({ screenshotUri: shotSas, serialLogUri: null });
+  const shot = await azureDiagnose({ vm: VM, resourceGroup: RG, ops: await ops() });
+  assert.deepEqual(shot.bootDiagnostics, { screenshot: true, serialLog: false });
+  assert.equal(shot.symptom?.kind, 'boot-manager');
+  assert.equal(shot.symptom?.stopCode, 0xc0000102);
+  assert.equal(shot.symptom?.path, '\\Windows\\System32\\drivers\\cng.sys');
 });
 
 test('a missing VM is azure.notFound; an unmanaged OS disk is azure.unsupported before any snapshot', async () => {
