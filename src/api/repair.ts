@@ -91,9 +91,9 @@ function expectedDamage(files: readonly ReportedFile[]): (p: CheckProblem) => bo
   const records = new Set(
     files.filter((f) => f.verdict === 'corrupt-structure' && f.record !== null).map((f) => f.record!),
   );
+  // Lost clusters are what a record with an unreadable runlist leaves: the quarantine frees them.
   return (p) =>
-    (p.record !== null && records.has(p.record)) ||
-    (records.size > 0 && p.kind === 'lost-clusters' && /damaged record/.test(p.detail));
+    (p.record !== null && records.has(p.record)) || (records.size > 0 && p.kind === 'lost-clusters');
 }
 
 function playbookItems(r: PlaybookResult): RepairPlanItem[] {

@@ -74,7 +74,7 @@ async function repairStructure(w: NtfsWriter, job: RepairJob): Promise<RepairSte
   const own = likeFromSalvage(raw, record, w.volume.boot.totalClusters);
   const like = own ?? (await sourceLike(w, job.candidate));
   const salvaged = await salvageData(w.volume, record);
-  const report = await w.quarantine(record);
+  const report = await w.quarantine(record, { freeUnclaimed: true });
   steps.push({
     action: 'quarantine-record',
     target: path,
@@ -83,6 +83,7 @@ async function repairStructure(w: NtfsWriter, job: RepairJob): Promise<RepairSte
       entriesRemoved: report.entriesRemoved.map((e) => e.name),
       clustersFreed: report.clustersFreed,
       clustersKeptShared: report.clustersKeptShared,
+      lostClustersFreed: report.lostClustersFreed,
     },
     detail: `record ${record} (${f.structure?.kind ?? 'damaged'}) unlinked from ${report.entriesRemoved.length} director${report.entriesRemoved.length === 1 ? 'y' : 'ies'} and marked free`,
   });

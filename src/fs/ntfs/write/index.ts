@@ -2,7 +2,7 @@
 export { openNtfsWriter, NtfsWriter, filetime, type OpenNtfsWriterOptions } from './writer.js';
 export type { NtfsWriteForce } from './safety.js';
 export { ClusterBitmap, mergeRuns, splitRuns } from './cluster-bitmap.js';
-export type { QuarantineReport } from './quarantine.js';
+export type { QuarantineOptions, QuarantineReport } from './quarantine.js';
 export {
   LIKE_ATTRIBUTE_MASK,
   type FileLike,

@@ -24,9 +24,24 @@ export interface QuarantineReport {
   readonly clustersFreed: number;
   /** Clusters the record's runlists name that another record also claims: left allocated. */
   readonly clustersKeptShared: number;
+  /** With `freeUnclaimed`: clusters marked in use that no in-use record claims, freed (lost clusters). */
+  readonly lostClustersFreed: number;
 }
 
-export async function quarantineRecord(w: WriterCore, n: number): Promise<QuarantineReport> {
+export interface QuarantineOptions {
+  /**
+   * Also free every cluster $Bitmap marks in use that no other in-use record claims. A record whose runlist is
+   * garbled or points outside the volume leaves its real clusters unnamed: nothing can reach them, and chkdsk
+   * frees them the same way ("lost clusters").
+   */
+  readonly freeUnclaimed?: boolean;
+}
+
+export async function quarantineRecord(
+  w: WriterCore,
+  n: number,
+  options: QuarantineOptions = {},
+): Promise<QuarantineReport> {
   const vol = w.volume;
   if (!Number.isSafeInteger(n) || n < FIRST_USER_RECORD || n >= vol.mftRecordCount) {
     throw new WinrescueError(
@@ -69,6 +84,18 @@ export async function quarantineRecord(w: WriterCore, n: number): Promise<Quaran
       else if (clusters.isUsed(c)) {
         clusters.free([{ vcn: 0, lcn: c, length: 1 }]);
         freed++;
+      }
+    }
+  }
+  let lost = 0;
+  if (options.freeUnclaimed) {
+    for (let c = 0; c < total; c++) {
+      if ((claimed[c >> 3]! & (1 << (c & 7))) === 0 && clusters.isUsed(c)) {
+        let end = c + 1;
+        while (end < total && (claimed[end >> 3]! & (1 << (end & 7))) === 0 && clusters.isUsed(end)) end++;
+        clusters.free([{ vcn: 0, lcn: c, length: end - c }]);
+        lost += end - c;
+        c = end;
       }
     }
   }
@@ -116,5 +143,11 @@ export async function quarantineRecord(w: WriterCore, n: number): Promise<Quaran
   await w.saveBitmap(clusters);
   await w.saveMftBitmap(mft);
   await w.reopen();
-  return { record: n, entriesRemoved: removed, clustersFreed: freed, clustersKeptShared: shared };
+  return {
+    record: n,
+    entriesRemoved: removed,
+    clustersFreed: freed,
+    clustersKeptShared: shared,
+    lostClustersFreed: lost,
+  };
 }

@@ -12,7 +12,7 @@ import type { NtfsFileRef } from '../volume.js';
 import { I30Editor } from './index-insert.js';
 import { applyWrites, planMftExtension } from './mft-extend.js';
 import { renamePath, unlinkPath } from './names.js';
-import { quarantineRecord, type QuarantineReport } from './quarantine.js';
+import { quarantineRecord, type QuarantineOptions, type QuarantineReport } from './quarantine.js';
 import {
   existingFileReport,
   readFileLike,
@@ -556,8 +556,8 @@ export class NtfsWriter {
    * Removes a corrupt record from the volume: every index entry naming it, its clusters (those no other record
    * claims), its $MFT bitmap bit; the record itself becomes an unused FILE record.
    */
-  async quarantine(record: number): Promise<QuarantineReport> {
-    return quarantineRecord(this, record);
+  async quarantine(record: number, options: QuarantineOptions = {}): Promise<QuarantineReport> {
+    return quarantineRecord(this, record, options);
   }
 
   /** Every write is handed to the device as it happens; this makes them durable. */
