@@ -141,9 +141,14 @@ async function repairContent(w: NtfsWriter, job: RepairJob): Promise<RepairStep[
   return steps;
 }
 
-/** Applies every job through the writer; the caller flushes, checks and reports. */
+/**
+ * Applies every job through the writer; the caller flushes, checks and reports. Where the original's security
+ * could not be kept (an id $Secure lacks, a descriptor that does not parse), the writer falls back and says so in
+ * `w.warnings`: the last step carries those sentences.
+ */
 export async function repairFiles(w: NtfsWriter, jobs: readonly RepairJob[]): Promise<RepairStep[]> {
   const steps: RepairStep[] = [];
+  const warningsBefore = w.warnings.length;
   for (const job of jobs) {
     const f = job.file;
     if (f.verdict === 'corrupt-structure') {
@@ -159,5 +164,9 @@ export async function repairFiles(w: NtfsWriter, jobs: readonly RepairJob[]): Pr
       steps.push(...(await repairContent(w, job)));
     }
   }
+  const fallbacks = w.warnings.slice(warningsBefore);
+  const last = steps.pop();
+  if (last)
+    steps.push(fallbacks.length > 0 ? { ...last, detail: `${last.detail}; ${fallbacks.join('; ')}` } : last);
   return steps;
 }
