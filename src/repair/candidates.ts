@@ -7,7 +7,15 @@
 import { readFile, stat as statLocal } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WinrescueError, isWinrescueError } from '../errors.js';
-import type { DirEntry, NtfsVolume } from '../fs/ntfs/index.js';
+import {
+  FILE_ATTRIBUTE,
+  MAX_INDEX_DEPTH,
+  NAMESPACE,
+  parseFileName,
+  type IndexNode,
+  type NtfsVolume,
+} from '../fs/ntfs/index.js';
+import { compareFileNames, toUnits } from '../fs/ntfs/collation.js';
 import { reachFile, type Reach } from '../diagnose/evidence/reach.js';
 import {
   checkMachines,
@@ -19,6 +27,7 @@ import type { BootFile, BootFileRole } from '../windows/boot-files.js';
 import {
   COMPONENT_ARCHITECTURES,
   compareVersions,
+  componentMayHold,
   parseComponentFolder,
   parseDriverStoreFolder,
   type ComponentFolderName,
@@ -106,6 +115,17 @@ interface Probe {
   readonly onTargetVolume: boolean;
 }
 
+/** A file on an NTFS volume: the damaged one for WinSxS and driver-store copies. */
+function onVolume(
+  vol: NtfsVolume,
+  path: string,
+  source: CandidateSource,
+  folderVersion: string | null = null,
+): Probe {
+  const onTargetVolume = source === 'winsxs' || source === 'driverstore';
+  return { path, source, folderVersion, read: () => reachFile(vol, path), onTargetVolume };
+}
+
 interface Ranked extends Candidate {
   readonly same: boolean;
   readonly userSource: boolean;
@@ -158,12 +178,55 @@ function twinsOf(target: RestoreTarget): { path: string; folder: ComponentFolder
   return out;
 }
 
-/** A directory's entries that are directories, or null (with a note) when it cannot be listed. */
-async function listDirs(vol: NtfsVolume, path: string, notes: string[]): Promise<DirEntry[] | null> {
+/** A sub-folder, as the listing gives it. */
+interface Folder {
+  readonly name: string;
+  readonly record: number;
+}
+
+/**
+ * The folders in `path` (only those whose name starts with `prefix`, case-insensitive, when given), or null
+ * with a note when it cannot be listed. With a prefix the $I30 B+ tree is walked only where the prefix sorts:
+ * a component family's few folders cost a few index blocks, not the megabytes of a 20,000-folder listing.
+ */
+export async function listDirs(
+  vol: NtfsVolume,
+  path: string,
+  notes: string[],
+  prefix?: string,
+): Promise<Folder[] | null> {
   try {
     const dir = await vol.lookup(path);
-    const out: DirEntry[] = [];
-    for await (const e of vol.readdir(dir.record)) if (e.isDir) out.push(e);
+    const out: Folder[] = [];
+    if (prefix === undefined) {
+      for await (const e of vol.readdir(dir.record)) if (e.isDir) out.push(e);
+      return out;
+    }
+    const upcase = await vol.upcase();
+    const tree = await vol.index(await vol.file(dir.record));
+    const want = toUnits(prefix);
+    // <0: sorts before every name with the prefix; 0: has it; >0: after them all (collation is by upcased units).
+    const where = (units: Uint16Array) => compareFileNames(units.subarray(0, want.length), want, upcase);
+    const walk = async (node: IndexNode, depth: number): Promise<boolean> => {
+      for (const e of node.entries) {
+        const fn = e.last ? null : parseFileName(e.key, dir.record);
+        const w = fn === null ? 0 : where(fn.units);
+        // A child holds the names between the previous entry and this one: none in range if this one is before.
+        if (e.childVcn !== null && w >= 0) {
+          if (depth >= MAX_INDEX_DEPTH)
+            throw new WinrescueError('ntfs.indexLoop', `${path}: index deeper than ${MAX_INDEX_DEPTH}`, {
+              record: dir.record,
+            });
+          if (await walk(await tree.child(e.childVcn), depth + 1)) return true;
+        }
+        if (fn === null || w > 0) return w > 0;
+        const isDir = (fn.fileAttributes & FILE_ATTRIBUTE.DUP_FILE_NAME_INDEX_PRESENT) !== 0;
+        if (w === 0 && isDir && fn.namespace !== NAMESPACE.DOS && e.fileReference)
+          out.push({ name: fn.name, record: e.fileReference.record });
+      }
+      return false;
+    };
+    await walk(tree.rootNode, 0);
     return out;
   } catch (e) {
     if (!isWinrescueError(e)) throw e;
@@ -180,13 +243,13 @@ type FolderContent = 'full' | 'delta' | 'none';
  */
 async function probeFolders(
   vol: NtfsVolume,
-  folders: readonly DirEntry[],
+  folders: readonly Folder[],
   name: string,
   withDeltas: boolean,
   rejected: Rejected[],
   parent: string,
-): Promise<Map<DirEntry, FolderContent>> {
-  const out = new Map<DirEntry, FolderContent>();
+): Promise<Map<Folder, FolderContent>> {
+  const out = new Map<Folder, FolderContent>();
   for (let i = 0; i < folders.length; i += PREFETCH_RECORDS) {
     const chunk = folders.slice(i, i + PREFETCH_RECORDS);
     const records = await vol.readRecords(chunk.map((f) => f.record));
@@ -215,14 +278,6 @@ async function probeFolders(
   return out;
 }
 
-/** Could this component carry a file of this stem? A cheap first pass before probing folders one by one. */
-function plausible(component: string, stem: string): boolean {
-  const c = component.toLowerCase();
-  if (stem.length >= 3 && c.includes(stem)) return true;
-  const core = c.replace(/^(microsoft-windows-|dual_)/, '').replace(/\.inf$/, '');
-  return core.length >= 3 && stem.includes(core);
-}
-
 interface StoreSearch {
   readonly probes: Probe[];
   /** Component-folder architecture of the damaged file (the twin's, else the install's). */
@@ -240,13 +295,22 @@ async function searchWinSxS(
   const twins = twinsOf(target);
   const families = new Set(twins.map((t) => t.folder.family));
   const useArch = twins[0]?.folder.arch ?? arch;
-  const entries = await listDirs(vol, WINSXS, notes);
+  let entries: Folder[] | null = [];
+  if (twins.length === 0) entries = await listDirs(vol, WINSXS, notes);
+  for (const t of twins) {
+    const f = t.folder;
+    const got = await listDirs(vol, WINSXS, notes, `${f.arch}_${f.name}_${f.publicKeyToken}_`);
+    entries =
+      got && entries
+        ? [...entries, ...got.filter((g) => !entries!.some((x) => x.record === g.record))]
+        : null;
+  }
   if (!entries) return { probes: [], arch: useArch };
   const parsed = entries
     .map((e) => ({ e, c: parseComponentFolder(e.name) }))
-    .filter((x): x is { e: DirEntry; c: ComponentFolderName } => x.c !== null);
-  let found: { e: DirEntry; c: ComponentFolderName; content: FolderContent }[] = [];
-  const probe = async (list: { e: DirEntry; c: ComponentFolderName }[]) => {
+    .filter((x): x is { e: Folder; c: ComponentFolderName } => x.c !== null);
+  let found: { e: Folder; c: ComponentFolderName; content: FolderContent }[] = [];
+  const probe = async (list: { e: Folder; c: ComponentFolderName }[]) => {
     const res = await probeFolders(
       vol,
       list.map((x) => x.e),
@@ -262,9 +326,8 @@ async function searchWinSxS(
   } else {
     // No twin to name the family: first the folders whose component name resembles the file's, then every
     // folder of the architecture, within MAX_SCAN_FOLDERS.
-    const stem = name.toLowerCase().replace(/\.[^.]*$/, '');
     const ofArch = parsed.filter((x) => x.c.arch === useArch);
-    const first = ofArch.filter((x) => plausible(x.c.name, stem));
+    const first = ofArch.filter((x) => componentMayHold(x.c.name, name));
     found = await probe(first);
     let probed = first.length;
     if (!found.some((x) => x.content !== 'none')) {
@@ -288,13 +351,7 @@ async function searchWinSxS(
         reason: `delta-only component folder (${x.c.version}): it holds differentials (f\\, r\\ or n\\) of ${name}, not the file`,
       });
     } else if (x.content === 'full') {
-      probes.push({
-        path,
-        source: 'winsxs',
-        folderVersion: x.c.version,
-        read: () => reachFile(vol, path),
-        onTargetVolume: true,
-      });
+      probes.push(onVolume(vol, path, 'winsxs', x.c.version));
     }
   }
   return { probes, arch: useArch };
@@ -308,19 +365,22 @@ async function searchDriverStore(
   rejected: Rejected[],
   notes: string[],
 ): Promise<Probe[]> {
-  const entries = await listDirs(vol, DRIVER_STORE, notes);
-  if (!entries) return [];
   // An inbox driver's component is named after its inf (dual_disk.inf): only that package can carry it.
   const infs = new Set(
     twinsOf(target)
       .map((t) => /^dual_(.+\.inf)$/i.exec(t.folder.name)?.[1]?.toLowerCase())
       .filter((x): x is string => x !== undefined),
   );
+  const storeArch = arch === 'wow64' ? 'amd64' : arch;
+  let entries: Folder[] | null = infs.size === 0 ? await listDirs(vol, DRIVER_STORE, notes) : [];
+  for (const inf of infs) {
+    const got = await listDirs(vol, DRIVER_STORE, notes, `${inf}_${storeArch}_`);
+    entries = got && entries ? [...entries, ...got] : null;
+  }
+  if (!entries) return [];
   const packages = entries.filter((e) => {
     const p = parseDriverStoreFolder(e.name);
-    return (
-      p !== null && p.arch === (arch === 'wow64' ? 'amd64' : arch) && (infs.size === 0 || infs.has(p.inf))
-    );
+    return p !== null && p.arch === storeArch && (infs.size === 0 || infs.has(p.inf));
   });
   const wanted = packages.slice(0, MAX_DRIVER_STORE_FOLDERS);
   if (wanted.length < packages.length)
@@ -330,16 +390,7 @@ async function searchDriverStore(
   const res = await probeFolders(vol, wanted, name, false, rejected, DRIVER_STORE);
   return wanted
     .filter((e) => res.get(e) === 'full')
-    .map((e) => {
-      const path = `${DRIVER_STORE}/${e.name}/${name}`;
-      return {
-        path,
-        source: 'driverstore' as const,
-        folderVersion: null,
-        read: () => reachFile(vol, path),
-        onTargetVolume: true,
-      };
-    });
+    .map((e) => onVolume(vol, `${DRIVER_STORE}/${e.name}/${name}`, 'driverstore'));
 }
 
 async function readLocal(path: string): Promise<Reach> {
@@ -381,15 +432,7 @@ async function sourceProbes(
   }
   const path = target.volume === 'system' ? bootSourceOf(target.path) : slash(target.path);
   if (path === null) return [];
-  return [
-    {
-      path,
-      source: 'source-disk',
-      folderVersion: null,
-      read: () => reachFile(source.volume, path),
-      onTargetVolume: false,
-    },
-  ];
+  return [onVolume(source.volume, path, 'source-disk')];
 }
 
 function reasonOf(ev: FileEvidence): string {
@@ -507,14 +550,7 @@ export async function findRestoreCandidates(
     const from = bootSourceOf(target.path);
     if (from === null)
       notes.push(`${target.path} is not a file bcdboot copies: no restore source on the disk`);
-    else
-      probes.push({
-        path: from,
-        source: 'boot',
-        folderVersion: null,
-        read: () => reachFile(windows, from),
-        onTargetVolume: false,
-      });
+    else probes.push(onVolume(windows, from, 'boot'));
   } else {
     const sxs = await searchWinSxS(windows, target, name, arch, rejected, notes);
     machineArch = sxs.arch;

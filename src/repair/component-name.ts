@@ -98,3 +98,16 @@ export function parseDriverStoreFolder(folder: string): DriverStoreFolderName | 
   if (!isArch(arch) || !HEX16.test(hash) || !/\.inf$/i.test(inf)) return null;
   return { inf: inf.toLowerCase(), arch, hash: hash.toLowerCase() };
 }
+
+/**
+ * Could a component of this name carry this file? A cheap first pass before folders are opened one by one:
+ * `dual_disk.inf` carries disk.sys, `microsoft-windows-ntfs` Ntfs.sys; many do not say (partmgr.sys lives in
+ * microsoft-windows-partitionmanager), so a miss here is no proof.
+ */
+export function componentMayHold(component: string, fileName: string): boolean {
+  const stem = fileName.toLowerCase().replace(/\.[^.]*$/, '');
+  const c = component.toLowerCase();
+  if (stem.length >= 3 && c.includes(stem)) return true;
+  const core = c.replace(/^(microsoft-windows-|dual_)/, '').replace(/\.inf$/, '');
+  return core.length >= 3 && stem.includes(core);
+}

@@ -17,15 +17,17 @@ import {
   type DriverManifest,
 } from '../fixtures/index.js';
 import { icat } from '../fixtures-factory/oracles.js';
-import { tempDir } from '../helpers/tools.js';
+import { run, tempDir } from '../helpers/tools.js';
 import { sharedSkip } from '../helpers/testdata.js';
 import { FileDevice } from '../../src/disk/file-device.js';
 import { WindowDevice } from '../../src/disk/window-device.js';
 import { openNtfs, type NtfsVolume } from '../../src/fs/ntfs/index.js';
 import type { TrustContext } from '../../src/diagnose/evidence/examine.js';
+import { CountingDevice } from '../../src/disk/counting-device.js';
 import {
   bootSourceOf,
   findRestoreCandidates,
+  listDirs,
   type CandidateSearch,
   type RestoreTarget,
 } from '../../src/repair/candidates.js';
@@ -144,7 +146,10 @@ test('partmgr.sys (no driver store package), torn: the intact older WinSxS copy 
     assertOracle(r, disk, copy.image, d.older.path, d.older.sha256, 'partmgr.sys');
     assert.equal(r.chosen!.version, d.older.version);
     assert.equal(r.candidates.length, 1);
-    assert.ok(r.notes.some((n) => n.includes(d.older.version) && n.includes(d.version)));
+    assert.ok(
+      r.notes.some((n) => n.includes(d.older.version) && n.includes(d.version)),
+      r.notes.join(' | '),
+    );
   } finally {
     cleanup();
   }
@@ -153,7 +158,10 @@ test('partmgr.sys (no driver store package), torn: the intact older WinSxS copy 
 test('decoys: acpi.sys has newer-looking copies in Temp\\InFlight and PendingDeletes; none is offered', async () => {
   const disk = await buildDisk({ gen: 2, flavour: 'synthetic' });
   const d = driver(disk, 'acpi.sys');
-  assert.ok(disk.manifest.windows.tree.decoys.some((p) => p.endsWith('/acpi.sys')));
+  assert.ok(
+    disk.manifest.windows.tree.decoys.some((p) => p.endsWith('/acpi.sys')),
+    'the fixture has acpi.sys decoys',
+  );
   const { dir, cleanup } = tempDir();
   try {
     const copy = copyDisk(disk, dir);
@@ -187,8 +195,14 @@ test('without the trust root every copy fails the signature check: nothing chose
       const x = r.rejected.find((y) => y.path === p);
       assert.match(x?.reason ?? '(not rejected)', /signature check.*0xC0000428.*trusted root/, p);
     }
-    assert.ok(r.notes.some((n) => /--trust-root/.test(n)));
-    assert.ok(r.notes.some((n) => /--source DIR.*--source OTHER-DISK/.test(n)));
+    assert.ok(
+      r.notes.some((n) => /--trust-root/.test(n)),
+      r.notes.join(' | '),
+    );
+    assert.ok(
+      r.notes.some((n) => /--source DIR.*--source OTHER-DISK/.test(n)),
+      r.notes.join(' | '),
+    );
   } finally {
     cleanup();
   }
@@ -309,7 +323,10 @@ test('boot managers on the system partition come from where bcdboot takes them',
     }
     const bcd = await findRestoreCandidates(vol, sys('\\EFI\\Microsoft\\Boot\\BCD'), { trust: testRoot });
     assert.equal(bcd.chosen, null);
-    assert.ok(bcd.notes.some((n) => /bcdboot/.test(n)));
+    assert.ok(
+      bcd.notes.some((n) => /bcdboot/.test(n)),
+      bcd.notes.join(' | '),
+    );
   });
   await withVolume(gen1, gen1.raw, async (vol) => {
     // bootmgr is not a plain PE: reachable and not empty is enough.
@@ -386,3 +403,57 @@ test(
     }
   },
 );
+
+/** Directory names sleuthkit lists directly under `path` of the fixture's Windows volume. */
+function flsDirs(image: string, offset: number, path: string): string[] {
+  const sectors = String(offset / 512);
+  const inode = run('ifind', ['-o', sectors, '-n', path, image]).toString().trim();
+  return run('fls', ['-D', '-o', sectors, image, inode])
+    .toString()
+    .split('\n')
+    .map((l) => /^d\/d \d+(?:-\d+-\d+)?:\t(.*)$/.exec(l)?.[1])
+    .filter((n): n is string => n !== undefined);
+}
+
+test('a prefix listing walks only part of the $I30 B+ tree and finds exactly the folders sleuthkit lists with that prefix', async () => {
+  const disk = await buildDisk({ gen: 2, flavour: 'synthetic' });
+  const w = disk.manifest.windows;
+  const all = flsDirs(disk.raw, w.start, '/Windows/WinSxS');
+  assert.ok(all.length > 100, `${all.length} folders`);
+  const prefixes = [
+    ...disk.manifest.windows.tree.drivers.map((d) => `amd64_${d.component}_31bf3856ad364e35_`),
+    'AMD64_DUAL_',
+    'amd64_microsoft-windows-',
+    'amd64_microsoft-windows-b..',
+    'amd64_dual_acpi.inf_31bf3856ad364e35_10.0.17763.1_',
+    'x86_',
+    'Temp',
+    'zzz',
+    '',
+  ];
+  const dev = await FileDevice.open(disk.raw, { readOnly: true });
+  try {
+    for (const prefix of prefixes) {
+      const counted = new CountingDevice(new WindowDevice(dev, w.start, w.size));
+      const vol = await openNtfs(counted);
+      await vol.lookup('/Windows/WinSxS');
+      const before = counted.bytesRead;
+      const got = await listDirs(vol, '/Windows/WinSxS', [], prefix);
+      const read = counted.bytesRead - before;
+      const want = all.filter((n) => n.toUpperCase().startsWith(prefix.toUpperCase())).sort();
+      assert.deepEqual(got?.map((f) => f.name).sort(), want, `prefix "${prefix}"`);
+      if (prefix === 'AMD64_DUAL_') assert.equal(want.length, 18, 'six dual_*.inf families of three folders');
+      // A family's folders sit in one or two leaves: less than the whole index is read.
+      if (prefix.endsWith('35_')) {
+        const full = new CountingDevice(new WindowDevice(dev, w.start, w.size));
+        const fullVol = await openNtfs(full);
+        await fullVol.lookup('/Windows/WinSxS');
+        const start = full.bytesRead;
+        await listDirs(fullVol, '/Windows/WinSxS', []);
+        assert.ok(read < full.bytesRead - start, `"${prefix}": ${read} bytes vs ${full.bytesRead - start}`);
+      }
+    }
+  } finally {
+    await dev.close();
+  }
+});
