@@ -2,6 +2,7 @@
 // the container FILE, whatever its format: the journal recorded the file's bytes, container metadata included.
 import { stat as statPath } from 'node:fs/promises';
 import { WinrescueError } from '../errors.js';
+import { isHttpUrl, redactUrl } from '../disk/http/redact.js';
 import { FileDevice, ImageFileHandle } from '../disk/file-device.js';
 import {
   checkJournalPath,
@@ -55,5 +56,7 @@ export async function undo(diskPath: string, options: UndoApiOptions = {}): Prom
 export function undoCommand(diskPath: string, journalPath?: string): string {
   const quote = (s: string) => (/^[\w./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
   const custom = journalPath !== undefined && journalPath !== defaultJournalPath(diskPath);
-  return `winrescue undo ${quote(diskPath)}${custom ? ` --journal ${quote(journalPath)}` : ''}`;
+  // A SAS URL is a credential: the hint names the disk without it (the user has the URL).
+  const disk = isHttpUrl(diskPath) ? redactUrl(diskPath) : diskPath;
+  return `winrescue undo ${quote(disk)}${custom ? ` --journal ${quote(journalPath)}` : ''}`;
 }

@@ -10,19 +10,25 @@ export const EXIT_OK = 0;
 export const EXIT_PROBLEMS = 1;
 export const EXIT_INPUT = 2;
 
+// Last line of defence for SAS URLs (docs/azure.md): whatever a command prints has a URL query's `sig=` value
+// blanked, so a signature that slipped into a message, a path or a plan never reaches a terminal or a log. Only
+// `sig` after `?` or `&`: registry data or file names that merely contain "key=" are left as they are.
+const SAS_SIGNATURE = /([?&]sig=)[^&\s"'<>]+/gi;
+const redactText = (text: string): string => text.replace(SAS_SIGNATURE, '$1[redacted]');
+
 export function printJson(doc: unknown): void {
   process.stdout.write(
-    JSON.stringify(doc, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n',
+    redactText(JSON.stringify(doc, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)) + '\n',
   );
 }
 
 export function printLines(lines: string[]): void {
-  if (lines.length > 0) process.stdout.write(lines.join('\n') + '\n');
+  if (lines.length > 0) process.stdout.write(redactText(lines.join('\n')) + '\n');
 }
 
 /** Progress and warnings go to stderr, never into a --json document. */
 export function warn(message: string): void {
-  process.stderr.write(`warning: ${message}\n`);
+  process.stderr.write(`warning: ${redactText(message)}\n`);
 }
 
 /** Runs a command body, mapping its outcome to the exit code; never lets a stack trace reach the user. */
@@ -41,7 +47,7 @@ export function reportError(e: unknown, json: boolean): number {
     ? e
     : new WinrescueError('internal', `internal error: ${(e as Error)?.message ?? String(e)}`, { cause: e });
   if (json) printJson({ error: err.toJSON() });
-  else process.stderr.write(`winrescue: ${err.message}\n`);
+  else process.stderr.write(`winrescue: ${redactText(err.message)}\n`);
   if (!isWinrescueError(e) && process.env.WINRESCUE_DEBUG) process.stderr.write(`${(e as Error)?.stack}\n`);
   return err.code === 'internal' ? EXIT_INPUT : err.exitCode;
 }
