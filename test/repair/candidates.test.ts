@@ -457,3 +457,39 @@ test('a prefix listing walks only part of the $I30 B+ tree and finds exactly the
     await dev.close();
   }
 });
+
+test('damage in the stores is reported, not thrown: a torn component folder is rejected, a torn WinSxS leaves the driver store', async () => {
+  const disk = await buildDisk({ gen: 2, flavour: 'synthetic' });
+  const d = driver(disk, 'disk.sys');
+  const olderFolder = d.older.path.slice(0, d.older.path.lastIndexOf('/'));
+  const { dir, cleanup } = tempDir();
+  try {
+    const copy = copyDisk(disk, dir);
+    const torn = inject.tornRecord(copy, d.path);
+    torn.confirm();
+    const target = targetOf(disk, d, torn.record);
+    inject.tornRecord(copy, olderFolder).confirm();
+    const r1 = await withVolume(disk, copy.image, (vol) =>
+      findRestoreCandidates(vol, target, { trust: testRoot }),
+    );
+    assert.equal(r1.chosen?.path, d.driverStore);
+    assert.match(r1.rejected.find((x) => x.path === olderFolder)?.reason ?? '(none)', /folder unreadable/);
+    assert.ok(!r1.candidates.some((c) => c.path === d.older.path), 'the torn folder offers nothing');
+
+    inject.tornRecord(copy, '/Windows/WinSxS').confirm();
+    const r2 = await withVolume(disk, copy.image, (vol) =>
+      findRestoreCandidates(vol, target, { trust: testRoot }),
+    );
+    assert.equal(r2.chosen?.path, d.driverStore);
+    assert.deepEqual(
+      r2.candidates.map((c) => c.source),
+      ['driverstore'],
+    );
+    assert.ok(
+      r2.notes.some((n) => /\/Windows\/WinSxS cannot be listed/.test(n)),
+      r2.notes.join(' | '),
+    );
+  } finally {
+    cleanup();
+  }
+});
