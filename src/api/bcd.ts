@@ -1,6 +1,7 @@
 // `bcd DISK|HIVE`: the boot configuration store, like `bcdedit /enum all`. A hive file or DISK:PATH is read as
 // is (replayed from its logs when dirty); a disk is searched with locateWindows for its store.
 import { open } from 'node:fs/promises';
+import { isHttpUrl } from '../disk/http/redact.js';
 import { WinrescueError } from '../errors.js';
 import { openDisk } from '../disk/open-disk.js';
 import { readPartitions } from '../partition/index.js';
@@ -36,6 +37,8 @@ export interface LoadedBcd {
 }
 
 async function startsWithRegf(path: string): Promise<boolean | null> {
+  // A disk URL (page blob / SAS) is a disk, never a local hive file.
+  if (isHttpUrl(path)) return false;
   let fh;
   try {
     fh = await open(path, 'r');

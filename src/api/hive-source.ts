@@ -3,6 +3,7 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { WinrescueError } from '../errors.js';
+import { isHttpUrl } from '../disk/http/redact.js';
 import { findLogSiblings } from '../registry/log/index.js';
 import type { NtfsVolume } from '../fs/ntfs/index.js';
 import type { OpenVolumeOptions } from './open-volume.js';
@@ -49,7 +50,9 @@ export async function parseHiveSpec(spec: string): Promise<HiveSpec> {
   for (let i = spec.lastIndexOf(':'); i > 0; i = spec.lastIndexOf(':', i - 1)) {
     const disk = spec.slice(0, i);
     const innerPath = spec.slice(i + 1);
-    if (innerPath !== '' && (await isFile(disk))) return { kind: 'disk', file: disk, innerPath };
+    // A disk URL (page blob / SAS) is taken as the disk when the rest is a volume path.
+    const url = isHttpUrl(disk) && /^[\\/]/.test(innerPath);
+    if (innerPath !== '' && (url || (await isFile(disk)))) return { kind: 'disk', file: disk, innerPath };
   }
   throw new WinrescueError(
     'cli.usage',
