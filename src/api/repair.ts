@@ -14,6 +14,11 @@ import { openVolume, type OpenedVolume } from './open-volume.js';
 import { withNtfsWriter } from './ntfs-write.js';
 import { enableMemoryDump, enableSerialConsole, type PlaybookResult } from './playbooks.js';
 import { undoCommand } from './undo.js';
+import { openDisk } from '../disk/open-disk.js';
+import { OverlayDevice } from '../disk/overlay-device.js';
+import { readPartitions } from '../partition/index.js';
+import { openFat } from '../fs/fat/index.js';
+import { locateWindows, type SystemPartition } from '../windows/index.js';
 import { readFile } from 'node:fs/promises';
 
 export interface RepairOptions extends Omit<DiagnoseOptions, 'onFile'> {
@@ -179,12 +184,12 @@ export async function repair(diskPath: string, options: RepairOptions = {}): Pro
       undo: null,
     };
   }
-  const system = files.filter((f) => f.volume === 'system');
-  if (system.length > 0) {
+  const unreadableEsp = files.find((f) => f.volume === 'system' && f.verdict === 'corrupt-structure');
+  if (unreadableEsp) {
     throw new WinrescueError(
       'repair.unsupported',
-      `${system[0]!.path} on the system partition: restoring boot-manager files is not supported yet (copy \\Windows\\Boot\\${system[0]!.path.endsWith('.efi') ? 'EFI' : 'PCAT'} with bcdboot)`,
-      { path: system[0]!.path },
+      `${unreadableEsp.path} on the system partition cannot be read (${unreadableEsp.evidence}): its directory or chain needs fsck/chkdsk first`,
+      { path: unreadableEsp.path },
     );
   }
   const roots = await Promise.all(
@@ -238,9 +243,15 @@ export async function repair(diskPath: string, options: RepairOptions = {}): Pro
   };
   // The plan is made by applying it to an overlay: what is shown is what was done there, not a guess.
   step('planning in an overlay');
+  const windowsJobs = searched.jobs.filter((j) => j.file.volume === 'windows');
+  const systemJobs = searched.jobs.filter((j) => j.file.volume === 'system');
+  const systemPart = systemJobs.length > 0 ? await systemPartition(diskPath) : null;
   const rehearsal = await withNtfsWriter(diskPath, { ...ntfsOptions, dryRun: true }, (w) =>
-    repairFiles(w, searched.jobs),
+    repairFiles(w, windowsJobs),
   );
+  const systemRehearsal = systemPart
+    ? await repairSystem(diskPath, systemPart, systemJobs, { dryRun: true })
+    : [];
   if (rehearsal.checkAfter.length > 0) {
     throw new WinrescueError(
       'repair.refused',
@@ -256,7 +267,11 @@ export async function repair(diskPath: string, options: RepairOptions = {}): Pro
     planned.push(await enableSerialConsole(diskPath, { ...playbookOptions, dryRun: true }));
   if (options.dump !== false)
     planned.push(await enableMemoryDump(diskPath, { ...playbookOptions, dryRun: true }));
-  const plan = [...stepItems(rehearsal.plan), ...planned.flatMap(playbookItems)];
+  const plan = [
+    ...stepItems(systemRehearsal),
+    ...stepItems(rehearsal.plan),
+    ...planned.flatMap(playbookItems),
+  ];
   if (options.dryRun) {
     return { ...base, changed: false, plan, sources, verify: null, notes, undo: null };
   }
@@ -272,8 +287,17 @@ export async function repair(diskPath: string, options: RepairOptions = {}): Pro
     if (!ok) throw new WinrescueError('repair.refused', 'not confirmed: nothing written', { path: diskPath });
   }
   step('repairing');
-  const done = await withNtfsWriter(diskPath, ntfsOptions, (w) => repairFiles(w, searched.jobs));
-  const applied: RepairPlanItem[] = stepItems(done.plan);
+  const applied: RepairPlanItem[] = systemPart
+    ? stepItems(
+        await repairSystem(diskPath, systemPart, systemJobs, {
+          ...(options.journalPath !== undefined ? { journalPath: options.journalPath } : {}),
+        }),
+      )
+    : [];
+  if (windowsJobs.length > 0) {
+    const done = await withNtfsWriter(diskPath, ntfsOptions, (w) => repairFiles(w, windowsJobs));
+    applied.push(...stepItems(done.plan));
+  }
   const undo = undoCommand(diskPath, options.journalPath);
   try {
     if (options.ems !== false)
@@ -311,4 +335,102 @@ export async function repair(diskPath: string, options: RepairOptions = {}): Pro
     notes,
     undo,
   };
+}
+
+/** The partition holding the boot manager: the ESP (FAT) on Gen2, System Reserved (NTFS) on Gen1. */
+async function systemPartition(diskPath: string): Promise<SystemPartition> {
+  const opened = await openDisk(diskPath, { readOnly: true });
+  try {
+    const where = await locateWindows(opened.device);
+    if (!where.systemPartition) {
+      throw new WinrescueError('windows.notFound', `${opened.path}: no system partition found`, {
+        path: diskPath,
+      });
+    }
+    return where.systemPartition;
+  } finally {
+    await opened.device.close();
+  }
+}
+
+/**
+ * Boot-manager files on the system partition, from the copy bcdboot would take. NTFS (System Reserved) goes
+ * through the NTFS writer; FAT (the ESP) has no rename in our writer, so the old bytes are copied to NAME.old
+ * and NAME is overwritten, both through the journal (or an overlay for the rehearsal).
+ */
+async function repairSystem(
+  diskPath: string,
+  part: SystemPartition,
+  jobs: readonly RepairJob[],
+  options: { dryRun?: boolean; journalPath?: string },
+): Promise<RepairStep[]> {
+  if (part.filesystem === 'ntfs') {
+    const r = await withNtfsWriter(
+      diskPath,
+      {
+        ...(part.partition !== null ? { partition: part.partition } : {}),
+        ...(options.journalPath !== undefined ? { journalPath: options.journalPath } : {}),
+        ...(options.dryRun ? { dryRun: true } : {}),
+      },
+      (w) => repairFiles(w, jobs),
+    );
+    if (r.checkAfter.length > 0) {
+      throw new WinrescueError('repair.refused', `the system partition after repair: ${r.checkAfter[0]}`, {
+        path: diskPath,
+      });
+    }
+    return r.plan;
+  }
+  const opened = await openDisk(
+    diskPath,
+    options.dryRun
+      ? { readOnly: true }
+      : { journal: options.journalPath ? { path: options.journalPath } : {} },
+  );
+  try {
+    const table = await readPartitions(opened.device);
+    const base =
+      part.partition === null
+        ? opened.device
+        : table.partitions.find((p) => p.index === part.partition)?.device;
+    if (!base)
+      throw new WinrescueError('partition.notFound', `partition ${part.partition} is gone`, {
+        path: diskPath,
+      });
+    const fat = await openFat(options.dryRun ? new OverlayDevice(base) : base);
+    const steps: RepairStep[] = [];
+    for (const job of jobs) {
+      const path = job.file.path.replaceAll('\\', '/');
+      if (await fat.lookup(path)) {
+        let oldName = `${path}.old`;
+        for (let n = 1; (await fat.lookup(oldName)) !== null; n++) oldName = `${path}.old.${n}`;
+        await fat.writeFile(oldName, await fat.readFile(path));
+        steps.push({
+          action: 'rename-to-old',
+          target: path,
+          old: path,
+          new: oldName,
+          detail: 'copied (FAT): the old bytes kept',
+        });
+      }
+      await fat.writeFile(path, job.candidate.bytes);
+      steps.push({
+        action: 'restore-file',
+        target: path,
+        old: null,
+        new: {
+          from: job.candidate.path,
+          source: job.candidate.source,
+          version: job.candidate.version,
+          sha256: job.candidate.sha256,
+          size: job.candidate.bytes.length,
+        },
+        detail: `on the system partition ${part.partition ?? ''}`.trim(),
+      });
+    }
+    await fat.flush();
+    return steps;
+  } finally {
+    await opened.device.close();
+  }
 }

@@ -11,8 +11,8 @@ import type { FileEvidence } from '../diagnose/evidence/examine.js';
 import type { Candidate } from './candidates.js';
 
 export interface RepairJob {
-  /** The damaged file as diagnose examined it (Windows volume). */
-  readonly file: FileEvidence;
+  /** The damaged file as diagnose examined it, and the volume it is on. */
+  readonly file: FileEvidence & { readonly volume: 'windows' | 'system' };
   readonly candidate: Candidate;
 }
 
