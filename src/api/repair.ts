@@ -8,7 +8,7 @@ import type { NtfsVolume } from '../fs/ntfs/index.js';
 import { lazyCatalogs } from '../diagnose/evidence/catalogs.js';
 import type { TrustContext } from '../diagnose/evidence/examine.js';
 import { findRestoreCandidates, type CandidateSearch } from '../repair/candidates.js';
-import { repairFiles, type RepairJob, type RepairStep } from '../repair/file-repair.js';
+import { repairFiles, restoreStep, type RepairJob, type RepairStep } from '../repair/file-repair.js';
 import { diagnose, type DiagnoseOptions, type DiagnoseReport, type ReportedFile } from './diagnose.js';
 import { openVolume, type OpenedVolume } from './open-volume.js';
 import { withNtfsWriter } from './ntfs-write.js';
@@ -414,19 +414,7 @@ async function repairSystem(
         });
       }
       await fat.writeFile(path, job.candidate.bytes);
-      steps.push({
-        action: 'restore-file',
-        target: path,
-        old: null,
-        new: {
-          from: job.candidate.path,
-          source: job.candidate.source,
-          version: job.candidate.version,
-          sha256: job.candidate.sha256,
-          size: job.candidate.bytes.length,
-        },
-        detail: `on the system partition ${part.partition ?? ''}`.trim(),
-      });
+      steps.push(restoreStep(path, job.candidate, `on the system partition ${part.partition ?? ''}`.trim()));
     }
     await fat.flush();
     return steps;

@@ -55,13 +55,29 @@ async function sourceLike(w: NtfsWriter, c: Candidate): Promise<FileLike | null>
     : null;
 }
 
-function restoreStep(path: string, c: Candidate, like: string): RepairStep {
+/** The good copy as a new file; `own` says whose security and attributes it got. */
+async function writeReplacement(
+  w: NtfsWriter,
+  path: string,
+  c: Candidate,
+  like: FileLike | null,
+  own: boolean,
+): Promise<RepairStep> {
+  await w.writeFile(path, c.bytes, like ? { like } : {});
+  return restoreStep(
+    path,
+    c,
+    `a new file with its own clusters, ${own ? "the original's" : "the source copy's"} security and attributes`,
+  );
+}
+
+export function restoreStep(path: string, c: Candidate, detail: string): RepairStep {
   return {
     action: 'restore-file',
     target: path,
     old: null,
     new: { from: c.path, source: c.source, version: c.version, sha256: c.sha256, size: c.bytes.length },
-    detail: `a new file with its own clusters, ${like}`,
+    detail,
   };
 }
 
@@ -71,8 +87,9 @@ async function repairStructure(w: NtfsWriter, job: RepairJob): Promise<RepairSte
   const record = f.record!;
   const steps: RepairStep[] = [];
   const raw = await w.volume.readMftBytes(record, 1);
-  const own = likeFromSalvage(raw, record, w.volume.boot.totalClusters);
-  const like = own ?? (await sourceLike(w, job.candidate));
+  const original = likeFromSalvage(raw, record, w.volume.boot.totalClusters);
+  const like = original ?? (await sourceLike(w, job.candidate));
+  const own = original !== null;
   const salvaged = await salvageData(w.volume, record);
   const report = await w.quarantine(record, { freeUnclaimed: true });
   steps.push({
@@ -100,14 +117,7 @@ async function repairStructure(w: NtfsWriter, job: RepairJob): Promise<RepairSte
         : `partly readable: ${salvaged.detail}`,
     });
   }
-  await w.writeFile(path, job.candidate.bytes, like ? { like } : {});
-  steps.push(
-    restoreStep(
-      path,
-      job.candidate,
-      own ? "the original's security and attributes" : "the source copy's security and attributes",
-    ),
-  );
+  steps.push(await writeReplacement(w, path, job.candidate, like, own));
   return steps;
 }
 
@@ -130,14 +140,7 @@ async function repairContent(w: NtfsWriter, job: RepairJob): Promise<RepairStep[
   }
   const own = like !== null;
   like ??= await sourceLike(w, job.candidate);
-  await w.writeFile(path, job.candidate.bytes, like ? { like } : {});
-  steps.push(
-    restoreStep(
-      path,
-      job.candidate,
-      own ? "the original's security and attributes" : "the source copy's security and attributes",
-    ),
-  );
+  steps.push(await writeReplacement(w, path, job.candidate, like, own));
   return steps;
 }
 
