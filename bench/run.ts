@@ -1,9 +1,10 @@
 // `npm run bench`: our figures as ratios against independent tools on the same input, in one run.
-// Usage: npm run bench [-- section ...]   (sections: disk, ntfs, registry)
+// Usage: npm run bench [-- section ...]   (sections: disk, ntfs, registry, check, diagnose)
 import { diskBench } from './disk.js';
 import { ntfsBench } from './ntfs.js';
 import { registryBench } from './registry.js';
 import { checkBench } from './check.js';
+import { diagnoseBench } from './diagnose.js';
 
 export interface BenchResult {
   name: string;
@@ -18,6 +19,7 @@ const SECTIONS: Record<string, () => Promise<BenchResult[]>> = {
   ntfs: ntfsBench,
   registry: registryBench,
   check: checkBench,
+  diagnose: diagnoseBench,
 };
 
 async function main(): Promise<void> {
