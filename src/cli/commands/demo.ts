@@ -56,7 +56,11 @@ export function registerDemo(program: Command): void {
               ? 'the sample disk boots again: the driver is restored and verified.'
               : 'the repair did not verify.',
           ]);
-          if (opts.keep) say([`kept: ${dir}`]);
+          say([
+            opts.keep
+              ? `kept: ${dir} (try: winrescue undo ${s.disk})`
+              : 'the temporary copy is removed at exit; run `winrescue demo --keep` to keep it and try `winrescue undo` on it',
+          ]);
           if (opts.json) printJson({ disk: s.disk, kept: opts.keep === true, diagnosis: d, repair: r });
           return ok ? EXIT_OK : EXIT_PROBLEMS;
         } finally {
