@@ -7,15 +7,8 @@
 import { readFile, stat as statLocal } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WinrescueError, isWinrescueError } from '../errors.js';
-import {
-  FILE_ATTRIBUTE,
-  MAX_INDEX_DEPTH,
-  NAMESPACE,
-  parseFileName,
-  type IndexNode,
-  type NtfsVolume,
-} from '../fs/ntfs/index.js';
-import { compareFileNames, toUnits } from '../fs/ntfs/collation.js';
+import type { NtfsVolume } from '../fs/ntfs/index.js';
+import { entriesWithPrefix } from '../fs/ntfs/prefix-walk.js';
 import { reachFile, type Reach } from '../diagnose/evidence/reach.js';
 import {
   checkMachines,
@@ -186,8 +179,7 @@ interface Folder {
 
 /**
  * The folders in `path` (only those whose name starts with `prefix`, case-insensitive, when given), or null
- * with a note when it cannot be listed. With a prefix the $I30 B+ tree is walked only where the prefix sorts:
- * a component family's few folders cost a few index blocks, not the megabytes of a 20,000-folder listing.
+ * with a note when it cannot be listed. With a prefix only the part of the index where it sorts is read.
  */
 export async function listDirs(
   vol: NtfsVolume,
@@ -202,31 +194,7 @@ export async function listDirs(
       for await (const e of vol.readdir(dir.record)) if (e.isDir) out.push(e);
       return out;
     }
-    const upcase = await vol.upcase();
-    const tree = await vol.index(await vol.file(dir.record));
-    const want = toUnits(prefix);
-    // <0: sorts before every name with the prefix; 0: has it; >0: after them all (collation is by upcased units).
-    const where = (units: Uint16Array) => compareFileNames(units.subarray(0, want.length), want, upcase);
-    const walk = async (node: IndexNode, depth: number): Promise<boolean> => {
-      for (const e of node.entries) {
-        const fn = e.last ? null : parseFileName(e.key, dir.record);
-        const w = fn === null ? 0 : where(fn.units);
-        // A child holds the names between the previous entry and this one: none in range if this one is before.
-        if (e.childVcn !== null && w >= 0) {
-          if (depth >= MAX_INDEX_DEPTH)
-            throw new WinrescueError('ntfs.indexLoop', `${path}: index deeper than ${MAX_INDEX_DEPTH}`, {
-              record: dir.record,
-            });
-          if (await walk(await tree.child(e.childVcn), depth + 1)) return true;
-        }
-        if (fn === null || w > 0) return w > 0;
-        const isDir = (fn.fileAttributes & FILE_ATTRIBUTE.DUP_FILE_NAME_INDEX_PRESENT) !== 0;
-        if (w === 0 && isDir && fn.namespace !== NAMESPACE.DOS && e.fileReference)
-          out.push({ name: fn.name, record: e.fileReference.record });
-      }
-      return false;
-    };
-    await walk(tree.rootNode, 0);
+    for (const e of await entriesWithPrefix(vol, dir.record, prefix)) if (e.isDir) out.push(e);
     return out;
   } catch (e) {
     if (!isWinrescueError(e)) throw e;
