@@ -12,6 +12,7 @@ import { repairFiles, restoreStep, type RepairJob, type RepairStep } from '../re
 import { diagnose, type DiagnoseOptions, type DiagnoseReport, type ReportedFile } from './diagnose.js';
 import { openVolume, type OpenedVolume } from './open-volume.js';
 import { withNtfsWriter } from './ntfs-write.js';
+import type { NtfsWriteForce } from '../fs/ntfs/write/index.js';
 import { enableMemoryDump, enableSerialConsole, type PlaybookResult } from './playbooks.js';
 import { undoCommand } from './undo.js';
 import { openDisk } from '../disk/open-disk.js';
@@ -34,6 +35,10 @@ export interface RepairOptions extends Omit<DiagnoseOptions, 'onFile'> {
   /** Enable memory dumps in SYSTEM; default true. */
   dump?: boolean;
   journalPath?: string;
+  /** The NTFS writer's named risks (dirty $LogFile, hibernated, dirty flag): docs/formats/ntfs-write.md. */
+  force?: NtfsWriteForce;
+  /** Write although our check finds problems other than the ones this repair fixes. */
+  forceDamaged?: boolean;
   /** Progress lines for long steps. */
   onStep?: (what: string) => void;
 }
@@ -239,6 +244,8 @@ export async function repair(diskPath: string, options: RepairOptions = {}): Pro
   const ntfsOptions = {
     ...(options.partition !== undefined ? { partition: options.partition } : {}),
     ...(options.journalPath !== undefined ? { journalPath: options.journalPath } : {}),
+    ...(options.force ? { force: options.force } : {}),
+    ...(options.forceDamaged ? { forceDamaged: true } : {}),
     acceptProblem: expectedDamage(files),
   };
   // The plan is made by applying it to an overlay: what is shown is what was done there, not a guess.
@@ -261,6 +268,8 @@ export async function repair(diskPath: string, options: RepairOptions = {}): Pro
   }
   const playbookOptions = {
     ...(options.journalPath !== undefined ? { journalPath: options.journalPath } : {}),
+    ...(options.force ? { ntfsForce: options.force } : {}),
+    ...(options.forceDamaged ? { forceDamaged: true } : {}),
   };
   const planned: PlaybookResult[] = [];
   if (options.ems !== false)

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, openSync, readSync, closeSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   buildDisk,
@@ -253,6 +253,52 @@ test('no good copy on the disk: a clear refusal, nothing written; --source a hea
       driver.sha256,
       "the healthy disk's copy",
     );
+  } finally {
+    cleanup();
+  }
+});
+
+test('a hibernated Windows is refused, naming the risk; --force-hibernated repairs it', async () => {
+  const disk = await buildDisk({ gen: 1, flavour: 'synthetic' });
+  const { dir, cleanup } = tempDir();
+  try {
+    const mine = copyDisk(disk, dir);
+    inject.tornRecord(mine, DRIVER).confirm();
+    // wimlib leaves hiberfil.sys out of every capture: ntfs-3g puts one on the volume, cut out and put back.
+    const w = disk.manifest.windows;
+    const vol = join(dir, 'windows.img');
+    const mib = (n: number) => String(n / 1048576);
+    run('dd', [
+      `if=${mine.path}`,
+      `of=${vol}`,
+      'bs=1M',
+      `skip=${mib(w.start)}`,
+      `count=${mib(w.size)}`,
+      'conv=sparse',
+      'status=none',
+    ]);
+    const hiberfil = join(dir, 'hiberfil.sys');
+    writeFileSync(hiberfil, Buffer.concat([Buffer.from('HIBR'), Buffer.alloc(8188)]));
+    run('ntfscp', ['-f', vol, hiberfil, '/hiberfil.sys']);
+    run('dd', [
+      `if=${vol}`,
+      `of=${mine.path}`,
+      'bs=1M',
+      `seek=${mib(w.start)}`,
+      'conv=notrunc,sparse',
+      'status=none',
+    ]);
+    assert.ok(flsTree(mine.path, w.start).get('/hiberfil.sys'), 'sleuthkit sees hiberfil.sys');
+    const before = await sha256File(mine.path);
+    const refused = winrescue(['repair', mine.path, '--trust-root', keys.caPem, '--yes'], {
+      timeoutMs: 180_000,
+    });
+    assert.equal(refused.status, 1, refused.stderr);
+    assert.match(refused.stderr, /hibernated.*--force-hibernated/);
+    assert.equal(await sha256File(mine.path), before, 'refused: image unchanged');
+    const forced = repairCli(mine.path, ['--yes', '--force-hibernated']);
+    assert.equal(forced.status, 0, forced.stderr);
+    assert.equal(forced.json!.verify?.cause, 'healthy');
   } finally {
     cleanup();
   }

@@ -5,25 +5,22 @@ import { createInterface } from 'node:readline/promises';
 import type { RepairPlanItem, RepairResult } from '../../api/repair.js';
 import { EXIT_OK, EXIT_PROBLEMS, printJson, printLines, runCommand, warn } from '../output.js';
 import { partitionOption } from './stat.js';
+import { writeOptions, writingFlags, type WriteCliOptions } from './write.js';
 
-interface RepairCliOptions {
+interface RepairCliOptions extends WriteCliOptions {
   screenshot?: string;
   serialLog?: string;
   trustRoot?: string[];
   source?: string;
-  partition?: number;
-  journal?: string;
-  dryRun?: boolean;
   yes?: boolean;
   ems?: boolean;
   dump?: boolean;
-  json?: boolean;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function registerRepair(program: Command): void {
-  program
+  const cmd = program
     .command('repair')
     .description(
       'diagnose the disk and repair what stops the boot: a damaged boot file is quarantined (corrupt NTFS record) or ' +
@@ -43,45 +40,39 @@ export function registerRepair(program: Command): void {
       'where to take a good copy when the disk has none: a folder, or a healthy disk',
     )
     .option('--partition <n>', 'Windows volume (1-based, as inspect lists them)', partitionOption)
-    .option('--journal <path>', 'undo journal (default DISK.winrescue-undo; required for a block device)')
-    .option('--dry-run', 'show the plan (made in a copy-on-write overlay); write nothing')
     .option('-y, --yes', 'apply without asking (required when not on a terminal)')
     .option('--no-ems', 'do not enable the serial console (EMS) in the BCD store')
-    .option('--no-dump', 'do not enable memory dumps in SYSTEM')
-    .option(
-      '--json',
-      'one JSON document on stdout: { changed, plan: [{ action, target, old, new }], undo, ... }',
-    )
-    .action(async (disk: string, opts: RepairCliOptions) =>
-      runCommand(opts, async () => {
-        const { repair } = await import('../../api/repair.js');
-        const tty = process.stdin.isTTY === true && process.stderr.isTTY === true;
-        const r = await repair(disk, {
-          ...(opts.screenshot !== undefined ? { screenshot: opts.screenshot } : {}),
-          ...(opts.serialLog !== undefined ? { serialLog: opts.serialLog } : {}),
-          ...(opts.trustRoot ? { trustRoots: opts.trustRoot } : {}),
-          ...(opts.source !== undefined ? { source: opts.source } : {}),
-          ...(opts.partition !== undefined ? { partition: opts.partition } : {}),
-          ...(opts.journal !== undefined ? { journalPath: opts.journal } : {}),
-          ...(opts.dryRun ? { dryRun: true } : {}),
-          ...(opts.yes ? { yes: true } : {}),
-          ems: opts.ems !== false,
-          dump: opts.dump !== false,
-          ...(tty ? { confirm: askOnTerminal } : {}),
-          ...(!opts.json && process.stderr.isTTY
-            ? { onStep: (s: string) => process.stderr.write(`${s}...\n`) }
-            : {}),
-        });
-        if (opts.json) printJson(r);
-        else {
-          for (const w of r.warnings) warn(w);
-          printLines(formatRepair(r));
-        }
-        const verified =
-          r.verify === null || (r.verify.cause === 'healthy' && r.verify.checkProblems.length === 0);
-        return verified ? EXIT_OK : EXIT_PROBLEMS;
-      }),
-    );
+    .option('--no-dump', 'do not enable memory dumps in SYSTEM');
+  // The journal, --dry-run (here: the plan, made in a copy-on-write overlay), the named risks and --json that
+  // every writing command shares.
+  writingFlags(cmd).action(async (disk: string, opts: RepairCliOptions) =>
+    runCommand(opts, async () => {
+      const { repair } = await import('../../api/repair.js');
+      const tty = process.stdin.isTTY === true && process.stderr.isTTY === true;
+      const r = await repair(disk, {
+        ...(opts.screenshot !== undefined ? { screenshot: opts.screenshot } : {}),
+        ...(opts.serialLog !== undefined ? { serialLog: opts.serialLog } : {}),
+        ...(opts.trustRoot ? { trustRoots: opts.trustRoot } : {}),
+        ...(opts.source !== undefined ? { source: opts.source } : {}),
+        ...writeOptions(opts),
+        ...(opts.yes ? { yes: true } : {}),
+        ems: opts.ems !== false,
+        dump: opts.dump !== false,
+        ...(tty ? { confirm: askOnTerminal } : {}),
+        ...(!opts.json && process.stderr.isTTY
+          ? { onStep: (s: string) => process.stderr.write(`${s}...\n`) }
+          : {}),
+      });
+      if (opts.json) printJson(r);
+      else {
+        for (const w of r.warnings) warn(w);
+        printLines(formatRepair(r));
+      }
+      const verified =
+        r.verify === null || (r.verify.cause === 'healthy' && r.verify.checkProblems.length === 0);
+      return verified ? EXIT_OK : EXIT_PROBLEMS;
+    }),
+  );
 }
 
 function planLines(plan: readonly RepairPlanItem[]): string[] {
