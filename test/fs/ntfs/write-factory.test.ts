@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { isWinrescueError } from '../../../src/errors.js';
 import { buildDisk, extractWindowsVolume } from '../../fixtures/factory.js';
 import { sharedSkip } from '../../helpers/testdata.js';
 import { run, sha256, tempDir } from '../../helpers/tools.js';
@@ -20,6 +19,8 @@ import {
   icatSha,
   ntfscat,
   withWriter,
+  applyModelOps,
+  modelState,
 } from './write-oracle.js';
 
 const skip = sharedSkip();
@@ -59,62 +60,10 @@ test('factory Windows volume: random put (to 8 MiB), overwrite, mkdir, rm, mv', 
         run('cp', ['--sparse=always', original, image]);
         const what = `sequence ${seq++}: ${JSON.stringify(ops.map((o) => [o.kind, o.pick, o.parent, o.name, o.size]))}`;
         // path -> sha256 for files whose content the model knows; null: as in the original volume.
-        const files = new Map<string, string | null>(userFiles.map((p) => [p, null]));
-        const origin = new Map<string, string>(userFiles.map((p) => [p, p]));
-        const dirs = new Set(originalDirs);
-        const newDirs: string[] = [];
-        const touched = new Set<string>();
-        const taken = (p: string): boolean =>
-          [...files.keys(), ...dirs].some((x) => x.toLowerCase() === p.toLowerCase());
-        const allowed = async (fn: () => Promise<void>): Promise<boolean> => {
-          try {
-            await fn();
-            return true;
-          } catch (e) {
-            if (isWinrescueError(e) && (e.code === 'ntfs.unsupported' || e.code === 'ntfs.full'))
-              return false;
-            throw e;
-          }
-        };
+        const m = modelState(new Map<string, string | null>(userFiles.map((p) => [p, null])), originalDirs);
+        const { files, origin, dirs, newDirs, touched } = m;
         try {
-          await withWriter(image, async (w) => {
-            for (const op of ops) {
-              const parents = [...PARENTS, ...newDirs];
-              const target = `${parents[op.parent % parents.length]!}/${op.name}`;
-              const names = [...files.keys()];
-              const pick = names[op.pick % names.length]!;
-              if (op.kind === 'put' && !taken(target)) {
-                const data = seeded(op.size, op.seed);
-                if (await allowed(() => w.writeFile(target, data))) {
-                  files.set(target, sha256(data));
-                  touched.add(target);
-                }
-              } else if (op.kind === 'overwrite') {
-                const data = seeded(op.size, op.seed);
-                if (await allowed(() => w.writeFile(pick, data))) {
-                  files.set(pick, sha256(data));
-                  touched.add(pick);
-                }
-              } else if (op.kind === 'mkdir' && !taken(target)) {
-                await w.mkdir(target);
-                dirs.add(target);
-                newDirs.push(target);
-              } else if (op.kind === 'rm') {
-                if (await allowed(() => w.unlink(pick))) {
-                  files.delete(pick);
-                  touched.delete(pick);
-                }
-              } else if (op.kind === 'mv' && !taken(target)) {
-                if (await allowed(() => w.rename(pick, target))) {
-                  files.set(target, files.get(pick)!);
-                  if (origin.has(pick)) origin.set(target, origin.get(pick)!);
-                  files.delete(pick);
-                  touched.delete(pick);
-                  touched.add(target);
-                }
-              }
-            }
-          });
+          await withWriter(image, (w) => applyModelOps(w, ops, m, PARENTS, seeded));
           await assertChecksClean(image, what);
           assertNtfsresizeClean(image, what);
           const got = flsFiles(image);

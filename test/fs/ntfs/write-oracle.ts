@@ -1,6 +1,7 @@
 // Shared by the NTFS writer tests: open a writer on an image copy, and judge the result with independent tools
 // (sleuthkit icat/fls, ntfs-3g ntfscat/ntfsresize) plus our own checker.
 import assert from 'node:assert/strict';
+import { isWinrescueError } from '../../../src/errors.js';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileDevice } from '../../../src/disk/file-device.js';
@@ -96,4 +97,102 @@ export function ntfscat(image: string, path: string): Buffer | null {
 
 export function imageSha(image: string): string {
   return run('sha256sum', [image]).toString().split(' ')[0]!;
+}
+
+/** One step of the writer model tests: what fast-check generates. */
+export interface ModelOp {
+  readonly kind: 'put' | 'overwrite' | 'mkdir' | 'rm' | 'mv';
+  readonly pick: number;
+  readonly parent: number;
+  readonly name: string;
+  readonly size: number;
+  readonly seed: number;
+}
+
+/** What the volume should hold: path -> sha256 (null: as on the original volume), and what the steps did. */
+export interface ModelState {
+  readonly files: Map<string, string | null>;
+  readonly dirs: Set<string>;
+  readonly newDirs: string[];
+  /** Files written, renamed or created by the steps (checked with ntfscat too). */
+  readonly touched: Set<string>;
+  readonly created: Set<string>;
+  /** For files renamed from the original volume: where their content was. */
+  readonly origin: Map<string, string>;
+}
+
+export function modelState(files: Map<string, string | null>, dirs: Iterable<string>): ModelState {
+  return {
+    files,
+    dirs: new Set(dirs),
+    newDirs: [],
+    touched: new Set(),
+    created: new Set(),
+    origin: new Map([...files.keys()].map((p) => [p, p])),
+  };
+}
+
+/** A full volume or an unsupported layout refuses before changing anything: the model stays as it was. */
+async function refusedOr(fn: () => Promise<void>): Promise<boolean> {
+  try {
+    await fn();
+    return true;
+  } catch (e) {
+    if (isWinrescueError(e) && (e.code === 'ntfs.unsupported' || e.code === 'ntfs.full')) return false;
+    throw e;
+  }
+}
+
+/**
+ * Applies `ops` through the writer and to the model. `pickable` limits which existing files overwrite, rm and mv
+ * choose from; `content(size, seed)` makes the bytes written.
+ */
+export async function applyModelOps(
+  w: NtfsWriter,
+  ops: readonly ModelOp[],
+  m: ModelState,
+  parents: readonly string[],
+  content: (size: number, seed: number) => Uint8Array,
+  pickable: (path: string) => boolean = () => true,
+): Promise<void> {
+  const taken = (p: string): boolean =>
+    [...m.files.keys(), ...m.dirs].some((x) => x.toLowerCase() === p.toLowerCase());
+  for (const op of ops) {
+    const all = [...parents, ...m.newDirs];
+    const target = `${all[op.parent % all.length]!}/${op.name}`;
+    const names = [...m.files.keys()].filter(pickable);
+    const pick = names[op.pick % Math.max(1, names.length)] ?? '';
+    if (pick === '' && (op.kind === 'overwrite' || op.kind === 'rm' || op.kind === 'mv')) continue;
+    if (op.kind === 'put' && !taken(target)) {
+      const data = content(op.size, op.seed);
+      if (await refusedOr(() => w.writeFile(target, data))) {
+        m.files.set(target, sha256(data));
+        m.touched.add(target);
+        m.created.add(target);
+      }
+    } else if (op.kind === 'overwrite') {
+      const data = content(op.size, op.seed);
+      if (await refusedOr(() => w.writeFile(pick, data))) {
+        m.files.set(pick, sha256(data));
+        m.touched.add(pick);
+      }
+    } else if (op.kind === 'mkdir' && !taken(target)) {
+      await w.mkdir(target);
+      m.dirs.add(target);
+      m.newDirs.push(target);
+    } else if (op.kind === 'rm') {
+      if (await refusedOr(() => w.unlink(pick))) {
+        m.files.delete(pick);
+        m.touched.delete(pick);
+      }
+    } else if (op.kind === 'mv' && !taken(target)) {
+      if (await refusedOr(() => w.rename(pick, target))) {
+        m.files.set(target, m.files.get(pick)!);
+        if (m.origin.has(pick)) m.origin.set(target, m.origin.get(pick)!);
+        m.files.delete(pick);
+        m.touched.delete(pick);
+        m.touched.add(target);
+      }
+    }
+  }
 }

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { isWinrescueError } from '../../../src/errors.js';
 import { sharedSkip, testdataFile } from '../../helpers/testdata.js';
 import { run, sha256, tempDir } from '../../helpers/tools.js';
 import { seeded } from './volumes.js';
@@ -22,6 +21,8 @@ import {
   ntfscat,
   withReader,
   withWriter,
+  applyModelOps,
+  modelState,
 } from './write-oracle.js';
 import { ntfsrecoverVerdict } from '../../fixtures/inject-check.js';
 
@@ -129,66 +130,14 @@ for (const v of VOLUMES) {
         ),
         async (ops) => {
           const image = copyImage(original, t.dir);
-          const files = new Map(originalSha);
-          const dirs = new Set(originalDirs);
-          const newDirs: string[] = [];
-          const touched = new Set<string>();
-          const created = new Set<string>();
           const what = `${v.name} sequence ${seq++}: ${JSON.stringify(ops.map((o) => [o.kind, o.pick, o.parent, o.name, o.size]))}`;
-          const taken = (p: string): boolean =>
-            [...files.keys(), ...dirs].some((x) => x.toLowerCase() === p.toLowerCase());
-          const refusedOr = async (fn: () => Promise<void>): Promise<boolean> => {
-            try {
-              await fn();
-              return true;
-            } catch (e) {
-              if (isWinrescueError(e) && (e.code === 'ntfs.unsupported' || e.code === 'ntfs.full'))
-                return false;
-              throw e;
-            }
-          };
+          const m = modelState(new Map<string, string | null>(originalSha), originalDirs);
+          const { files, dirs, newDirs, touched, created } = m;
           try {
-            await withWriter(image, async (w) => {
-              for (const op of ops) {
-                const parents = [...v.parents, ...newDirs];
-                const target = `${parents[op.parent % parents.length]!}/${op.name}`;
-                const names = [...files.keys()].filter((p) => !p.startsWith('/System Volume Information'));
-                const pick = names[op.pick % Math.max(1, names.length)] ?? '';
-                if (pick === '' && (op.kind === 'overwrite' || op.kind === 'rm' || op.kind === 'mv'))
-                  continue;
-                if (op.kind === 'put' && !taken(target)) {
-                  const data = seeded(op.size, op.seed);
-                  // A full volume refuses before creating anything.
-                  if (await refusedOr(() => w.writeFile(target, data))) {
-                    files.set(target, sha256(data));
-                    touched.add(target);
-                    created.add(target);
-                  }
-                } else if (op.kind === 'overwrite') {
-                  const data = seeded(op.size, op.seed);
-                  if (await refusedOr(() => w.writeFile(pick, data))) {
-                    files.set(pick, sha256(data));
-                    touched.add(pick);
-                  }
-                } else if (op.kind === 'mkdir' && !taken(target)) {
-                  await w.mkdir(target);
-                  dirs.add(target);
-                  newDirs.push(target);
-                } else if (op.kind === 'rm') {
-                  if (await refusedOr(() => w.unlink(pick))) {
-                    files.delete(pick);
-                    touched.delete(pick);
-                  }
-                } else if (op.kind === 'mv' && !taken(target)) {
-                  if (await refusedOr(() => w.rename(pick, target))) {
-                    files.set(target, files.get(pick)!);
-                    files.delete(pick);
-                    touched.delete(pick);
-                    touched.add(target);
-                  }
-                }
-              }
-            });
+            // A full volume refuses before creating anything; System Volume Information is not ours to touch.
+            await withWriter(image, (w) =>
+              applyModelOps(w, ops, m, v.parents, seeded, (p) => !p.startsWith('/System Volume Information')),
+            );
             await assertChecksClean(image, what);
             assertNtfsresizeClean(image, what);
             // $LogFile as it was (ntfsrecover's verdict), and no record or index block LSN beyond its current LSN.
