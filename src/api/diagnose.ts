@@ -279,8 +279,11 @@ export async function diagnose(
       generation: where.generation,
       loaderPath: loaderPath(vols.bcdHive),
     });
+    // Only OCR needs the names to snap a misread path to; a serial log or no symptom reads no listings.
     const candidates = [...windowsFiles.map((f) => f.path)];
-    for (const dir of ['/Windows/System32/drivers', '/Windows/System32']) {
+    for (const dir of options.screenshot !== undefined
+      ? ['/Windows/System32/drivers', '/Windows/System32']
+      : []) {
       try {
         const d = await vol.lookup(dir);
         for await (const e of vol.readdir(d.record)) {

@@ -7,6 +7,7 @@ import type { Problem as CheckProblem } from '../fs/ntfs/check/problems.js';
 import type { NtfsVolume } from '../fs/ntfs/index.js';
 import { lazyCatalogs } from '../diagnose/evidence/catalogs.js';
 import type { TrustContext } from '../diagnose/evidence/examine.js';
+import { isFinding } from '../diagnose/conclude.js';
 import { findRestoreCandidates, type CandidateSearch } from '../repair/candidates.js';
 import { repairFiles, restoreStep, type RepairJob, type RepairStep } from '../repair/file-repair.js';
 import { diagnose, type DiagnoseOptions, type DiagnoseReport, type ReportedFile } from './diagnose.js';
@@ -76,10 +77,9 @@ export interface RepairResult {
   warnings: string[];
 }
 
-const ACTIONABLE = new Set(['corrupt-structure', 'corrupt-file', 'signature', 'missing']);
-
+/** The files diagnose made findings of: what repair restores. */
 function actionable(report: DiagnoseReport): ReportedFile[] {
-  return report.files.filter((f) => ACTIONABLE.has(f.verdict) && !(f.verdict === 'missing' && f.optional));
+  return report.files.filter(isFinding);
 }
 
 async function openSource(

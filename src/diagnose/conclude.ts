@@ -71,9 +71,13 @@ const PROBLEM_ORDER: readonly Finding['problem'][] = [
   'missing',
 ];
 
+/** A file the boot stops on: damaged, failing its signature, or missing when it is needed. */
+export function isFinding(f: Pick<FileEvidence, 'verdict' | 'optional'>): boolean {
+  return f.verdict !== 'ok' && f.verdict !== 'unsupported' && !(f.verdict === 'missing' && f.optional);
+}
+
 function finding(f: ExaminedFile): Finding | null {
-  if (f.verdict === 'ok' || f.verdict === 'unsupported') return null;
-  if (f.verdict === 'missing' && f.optional) return null;
+  if (!isFinding(f) || f.verdict === 'ok' || f.verdict === 'unsupported') return null;
   return {
     path: f.path,
     volume: f.volume,

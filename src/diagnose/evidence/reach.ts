@@ -168,11 +168,10 @@ export async function reachFile(vol: NtfsVolume, path: string): Promise<Reach> {
 
 /** The ESP's files: FAT has no records to tear, so any read error is the directory or the chain at fault. */
 export async function reachFatFile(fat: FatVolume, path: string): Promise<Reach> {
+  const p = path.replaceAll('\\', '/');
   try {
-    const st = await fat.lookup(path.replaceAll('\\', '/'));
-    if (!st) return { status: 'missing', detail: `no ${path} on the FAT volume` };
-    const bytes = await fat.readFile(path.replaceAll('\\', '/'));
-    return { status: 'ok', record: null, sequence: 0, names: [path.replaceAll('\\', '/')], bytes };
+    if (!(await fat.lookup(p))) return { status: 'missing', detail: `no ${path} on the FAT volume` };
+    return { status: 'ok', record: null, sequence: 0, names: [p], bytes: await fat.readFile(p) };
   } catch (e) {
     if (!isWinrescueError(e)) throw e;
     return {

@@ -21,6 +21,7 @@ import {
   withWriter,
   applyModelOps,
   modelState,
+  modelOps,
 } from './write-oracle.js';
 
 const skip = sharedSkip();
@@ -43,58 +44,45 @@ test('factory Windows volume: random put (to 8 MiB), overwrite, mkdir, rm, mv', 
   const userFiles = [...originalFiles.keys()].filter((p) => !p.startsWith('/$'));
   let seq = 0;
   await fc.assert(
-    fc.asyncProperty(
-      fc.array(
-        fc.record({
-          kind: fc.constantFrom('put', 'put', 'overwrite', 'mkdir', 'rm', 'mv'),
-          pick: fc.nat(),
-          parent: fc.nat(),
-          name: fc.constantFrom(...NAMES),
-          size: fc.constantFrom(...SIZES),
-          seed: fc.integer({ min: 1, max: 1e6 }),
-        }),
-        { minLength: 3, maxLength: 10 },
-      ),
-      async (ops) => {
-        const image = join(t.dir, `copy-${seq}.img`);
-        run('cp', ['--sparse=always', original, image]);
-        const what = `sequence ${seq++}: ${JSON.stringify(ops.map((o) => [o.kind, o.pick, o.parent, o.name, o.size]))}`;
-        // path -> sha256 for files whose content the model knows; null: as in the original volume.
-        const m = modelState(new Map<string, string | null>(userFiles.map((p) => [p, null])), originalDirs);
-        const { files, origin, dirs, newDirs, touched } = m;
-        try {
-          await withWriter(image, (w) => applyModelOps(w, ops, m, PARENTS, seeded));
-          await assertChecksClean(image, what);
-          assertNtfsresizeClean(image, what);
-          const got = flsFiles(image);
-          const user = [...got.keys()].filter((p) => !p.startsWith('/$')).sort();
-          assert.deepEqual(user, [...files.keys()].sort(), `${what}: fls names`);
-          assert.deepEqual([...flsDirs(image)].sort(), [...dirs].sort(), `${what}: fls directories`);
-          const sample = [...files.keys()].filter(
-            (p, i) => touched.has(p) || i % Math.ceil(files.size / SAMPLE) === 0,
-          );
-          for (const p of sample) {
-            const want = files.get(p) ?? icatSha(original, originalFiles.get(origin.get(p)!)!);
-            assert.equal(icatSha(image, got.get(p)!), want, `${what}: icat ${p}`);
-            if (touched.has(p)) assert.equal(sha256(ntfscat(image, p)!), want, `${what}: ntfscat ${p}`);
-          }
-          const src = join(t.dir, 'ntfscp-src');
-          writeFileSync(src, seeded(3333, 6));
-          for (const [k, d] of [...PARENTS, ...newDirs].entries())
-            run('ntfscp', ['-q', image, src, `${d}/ntfs-3g ${k}.bin`]);
-          assert.equal(
-            flsFiles(image).size,
-            got.size + PARENTS.length + newDirs.length,
-            `${what}: ntfscp on top`,
-          );
-        } catch (e) {
-          console.error(String(e));
-          throw e;
-        } finally {
-          run('rm', ['-f', image]);
+    fc.asyncProperty(modelOps(NAMES, SIZES, { minLength: 3, maxLength: 10 }), async (ops) => {
+      const image = join(t.dir, `copy-${seq}.img`);
+      run('cp', ['--sparse=always', original, image]);
+      const what = `sequence ${seq++}: ${JSON.stringify(ops.map((o) => [o.kind, o.pick, o.parent, o.name, o.size]))}`;
+      // path -> sha256 for files whose content the model knows; null: as in the original volume.
+      const m = modelState(new Map<string, string | null>(userFiles.map((p) => [p, null])), originalDirs);
+      const { files, origin, dirs, newDirs, touched } = m;
+      try {
+        await withWriter(image, (w) => applyModelOps(w, ops, m, PARENTS, seeded));
+        await assertChecksClean(image, what);
+        assertNtfsresizeClean(image, what);
+        const got = flsFiles(image);
+        const user = [...got.keys()].filter((p) => !p.startsWith('/$')).sort();
+        assert.deepEqual(user, [...files.keys()].sort(), `${what}: fls names`);
+        assert.deepEqual([...flsDirs(image)].sort(), [...dirs].sort(), `${what}: fls directories`);
+        const sample = [...files.keys()].filter(
+          (p, i) => touched.has(p) || i % Math.ceil(files.size / SAMPLE) === 0,
+        );
+        for (const p of sample) {
+          const want = files.get(p) ?? icatSha(original, originalFiles.get(origin.get(p)!)!);
+          assert.equal(icatSha(image, got.get(p)!), want, `${what}: icat ${p}`);
+          if (touched.has(p)) assert.equal(sha256(ntfscat(image, p)!), want, `${what}: ntfscat ${p}`);
         }
-      },
-    ),
+        const src = join(t.dir, 'ntfscp-src');
+        writeFileSync(src, seeded(3333, 6));
+        for (const [k, d] of [...PARENTS, ...newDirs].entries())
+          run('ntfscp', ['-q', image, src, `${d}/ntfs-3g ${k}.bin`]);
+        assert.equal(
+          flsFiles(image).size,
+          got.size + PARENTS.length + newDirs.length,
+          `${what}: ntfscp on top`,
+        );
+      } catch (e) {
+        console.error(String(e));
+        throw e;
+      } finally {
+        run('rm', ['-f', image]);
+      }
+    }),
     { numRuns: 3, seed: 1010, endOnFailure: true },
   );
 });

@@ -1,6 +1,7 @@
 // Shared by the NTFS writer tests: open a writer on an image copy, and judge the result with independent tools
 // (sleuthkit icat/fls, ntfs-3g ntfscat/ntfsresize) plus our own checker.
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { isWinrescueError } from '../../../src/errors.js';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -119,6 +120,25 @@ export interface ModelState {
   readonly created: Set<string>;
   /** For files renamed from the original volume: where their content was. */
   readonly origin: Map<string, string>;
+}
+
+/** Sequences of model steps over the given names and sizes; puts weigh double, as new files are the common case. */
+export function modelOps(
+  names: readonly string[],
+  sizes: readonly number[],
+  length: { minLength: number; maxLength: number },
+): fc.Arbitrary<ModelOp[]> {
+  return fc.array(
+    fc.record({
+      kind: fc.constantFrom<ModelOp['kind']>('put', 'put', 'overwrite', 'mkdir', 'rm', 'mv'),
+      pick: fc.nat(),
+      parent: fc.nat(),
+      name: fc.constantFrom(...names),
+      size: fc.constantFrom(...sizes),
+      seed: fc.integer({ min: 1, max: 1e6 }),
+    }),
+    length,
+  );
 }
 
 export function modelState(files: Map<string, string | null>, dirs: Iterable<string>): ModelState {

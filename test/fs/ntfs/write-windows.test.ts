@@ -23,6 +23,7 @@ import {
   withWriter,
   applyModelOps,
   modelState,
+  modelOps,
 } from './write-oracle.js';
 import { ntfsrecoverVerdict } from '../../fixtures/inject-check.js';
 
@@ -116,73 +117,60 @@ for (const v of VOLUMES) {
     const originalLog = ntfsrecoverVerdict({ image: original, offset: 0 });
     let seq = 0;
     await fc.assert(
-      fc.asyncProperty(
-        fc.array(
-          fc.record({
-            kind: fc.constantFrom('put', 'put', 'overwrite', 'mkdir', 'rm', 'mv'),
-            pick: fc.nat(),
-            parent: fc.nat(),
-            name: fc.constantFrom(...NAMES),
-            size: fc.constantFrom(...SIZES),
-            seed: fc.integer({ min: 1, max: 1e6 }),
-          }),
-          { minLength: 2, maxLength: 8 },
-        ),
-        async (ops) => {
-          const image = copyImage(original, t.dir);
-          const what = `${v.name} sequence ${seq++}: ${JSON.stringify(ops.map((o) => [o.kind, o.pick, o.parent, o.name, o.size]))}`;
-          const m = modelState(new Map<string, string | null>(originalSha), originalDirs);
-          const { files, dirs, newDirs, touched, created } = m;
-          try {
-            // A full volume refuses before creating anything; System Volume Information is not ours to touch.
-            await withWriter(image, (w) =>
-              applyModelOps(w, ops, m, v.parents, seeded, (p) => !p.startsWith('/System Volume Information')),
-            );
-            await assertChecksClean(image, what);
-            assertNtfsresizeClean(image, what);
-            // $LogFile as it was (ntfsrecover's verdict), and no record or index block LSN beyond its current LSN.
-            assert.equal(ntfsrecoverVerdict({ image, offset: 0 }), originalLog, `${what}: $LogFile verdict`);
-            await withReader(image, async (vol) => {
-              const current = (await vol.info()).logfile.currentLsn;
-              if (current === null) return;
-              for await (const r of vol.records()) {
-                if ('value' in r)
-                  assert.ok(r.value.lsn <= current, `${what}: record ${r.value.recordNumber} LSN`);
-              }
-            });
-            const got = flsFiles(image);
-            const user = [...got.keys()].filter((p) => !p.startsWith('/$')).sort();
-            assert.deepEqual(user, [...files.keys()].sort(), `${what}: fls names`);
-            assert.deepEqual([...flsDirs(image)].sort(), [...dirs].sort(), `${what}: fls directories`);
-            for (const [p, h] of files) assert.equal(icatSha(image, got.get(p)!), h, `${what}: icat ${p}`);
-            for (const p of touched) {
-              assert.equal(sha256(ntfscat(image, p)!), files.get(p), `${what}: ntfscat ${p}`);
-              const parent = p.slice(0, p.lastIndexOf('/'));
-              if (created.has(p) && (parent === '' || originalDirs.has(parent))) {
-                const id = securityIdOf(image, got.get(p)!);
-                const siblings = siblingIds(original, parent);
-                assert.ok(
-                  siblings.includes(id),
-                  `${what}: ${p} has security id ${id}, not one of its siblings' (${siblings.join(', ')})`,
-                );
-              }
+      fc.asyncProperty(modelOps(NAMES, SIZES, { minLength: 2, maxLength: 8 }), async (ops) => {
+        const image = copyImage(original, t.dir);
+        const what = `${v.name} sequence ${seq++}: ${JSON.stringify(ops.map((o) => [o.kind, o.pick, o.parent, o.name, o.size]))}`;
+        const m = modelState(new Map<string, string | null>(originalSha), originalDirs);
+        const { files, dirs, newDirs, touched, created } = m;
+        try {
+          // A full volume refuses before creating anything; System Volume Information is not ours to touch.
+          await withWriter(image, (w) =>
+            applyModelOps(w, ops, m, v.parents, seeded, (p) => !p.startsWith('/System Volume Information')),
+          );
+          await assertChecksClean(image, what);
+          assertNtfsresizeClean(image, what);
+          // $LogFile as it was (ntfsrecover's verdict), and no record or index block LSN beyond its current LSN.
+          assert.equal(ntfsrecoverVerdict({ image, offset: 0 }), originalLog, `${what}: $LogFile verdict`);
+          await withReader(image, async (vol) => {
+            const current = (await vol.info()).logfile.currentLsn;
+            if (current === null) return;
+            for await (const r of vol.records()) {
+              if ('value' in r)
+                assert.ok(r.value.lsn <= current, `${what}: record ${r.value.recordNumber} LSN`);
             }
-            const src = join(t.dir, 'ntfscp-src');
-            writeFileSync(src, seeded(2222, 5));
-            for (const [k, d] of [...v.parents, ...newDirs].entries()) {
-              run('ntfscp', ['-q', image, src, `${d}/ntfs-3g ${k}.bin`]);
+          });
+          const got = flsFiles(image);
+          const user = [...got.keys()].filter((p) => !p.startsWith('/$')).sort();
+          assert.deepEqual(user, [...files.keys()].sort(), `${what}: fls names`);
+          assert.deepEqual([...flsDirs(image)].sort(), [...dirs].sort(), `${what}: fls directories`);
+          for (const [p, h] of files) assert.equal(icatSha(image, got.get(p)!), h, `${what}: icat ${p}`);
+          for (const p of touched) {
+            assert.equal(sha256(ntfscat(image, p)!), files.get(p), `${what}: ntfscat ${p}`);
+            const parent = p.slice(0, p.lastIndexOf('/'));
+            if (created.has(p) && (parent === '' || originalDirs.has(parent))) {
+              const id = securityIdOf(image, got.get(p)!);
+              const siblings = siblingIds(original, parent);
+              assert.ok(
+                siblings.includes(id),
+                `${what}: ${p} has security id ${id}, not one of its siblings' (${siblings.join(', ')})`,
+              );
             }
-            assert.equal(
-              flsFiles(image).size,
-              got.size + v.parents.length + newDirs.length,
-              `${what}: ntfscp on top`,
-            );
-          } catch (e) {
-            console.error(String(e));
-            throw e;
           }
-        },
-      ),
+          const src = join(t.dir, 'ntfscp-src');
+          writeFileSync(src, seeded(2222, 5));
+          for (const [k, d] of [...v.parents, ...newDirs].entries()) {
+            run('ntfscp', ['-q', image, src, `${d}/ntfs-3g ${k}.bin`]);
+          }
+          assert.equal(
+            flsFiles(image).size,
+            got.size + v.parents.length + newDirs.length,
+            `${what}: ntfscp on top`,
+          );
+        } catch (e) {
+          console.error(String(e));
+          throw e;
+        }
+      }),
       { numRuns: 3, seed: 9009, endOnFailure: true },
     );
   });
